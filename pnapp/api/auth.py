@@ -1,0 +1,104 @@
+"""Accounts: register, log in and out, the CSRF token, and the user's own settings."""
+
+from __future__ import annotations
+
+from flask import session
+from flask.views import MethodView
+from flask_login import current_user, login_user, logout_user
+from flask_smorest import Blueprint
+from flask_wtf.csrf import generate_csrf
+
+from pnapp.api import ERROR, PREFIX, login_required
+from pnapp.errors import ApiError
+from pnapp.models import User
+from pnapp.schemas import (
+    CsrfSchema,
+    LoginSchema,
+    MePatchSchema,
+    PasswordSchema,
+    RegisterSchema,
+    UserEnvelope,
+    UserSchema,
+)
+
+bp = Blueprint("api_auth", __name__, url_prefix=PREFIX, description="Accounts")
+
+BAD_LOGIN = "That e-mail and password do not match an account."
+
+
+def start_session(user: User) -> None:
+    """Log in with a fresh session (no state carried over from before login)."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+
+
+@bp.post("/auth/register")
+@bp.arguments(RegisterSchema)
+@bp.response(201, UserEnvelope)
+@bp.alt_response(409, schema=ERROR, description="E-mail taken")
+def register(data):
+    """Create an account and log in."""
+    user = User.register(data)
+    start_session(user)
+    return {"user": user}
+
+
+@bp.post("/auth/login")
+@bp.arguments(LoginSchema)
+@bp.response(200, UserEnvelope)
+@bp.alt_response(401, schema=ERROR, description="Unknown e-mail or wrong password")
+def login(data):
+    """Log in. Call GET /auth/csrf afterwards: the session, and so the token, is new."""
+    user = User.authenticate(data["email"], data["password"])
+    if user is None:
+        raise ApiError(401, BAD_LOGIN)
+    start_session(user)
+    return {"user": user}
+
+
+@bp.post("/auth/logout")
+@bp.response(204)
+def logout():
+    """Log out of this device."""
+    logout_user()
+    session.clear()
+
+
+@bp.get("/auth/csrf")
+@bp.response(200, CsrfSchema)
+def csrf_token():
+    """The token to send as X-CSRFToken with every POST, PUT, PATCH and DELETE."""
+    return {"csrf_token": generate_csrf()}
+
+
+@bp.route("/me")
+class Me(MethodView):
+    decorators = [login_required]
+
+    @bp.response(200, UserSchema)
+    @bp.alt_response(401, schema=ERROR)
+    def get(self):
+        """The logged-in user."""
+        return current_user
+
+    @bp.arguments(MePatchSchema)
+    @bp.response(200, UserSchema)
+    @bp.alt_response(401, schema=ERROR)
+    def patch(self, data):
+        """Change the name, time zone, weekly goal or reminder."""
+        current_user.update(data)
+        return current_user
+
+    @bp.arguments(PasswordSchema)
+    @bp.response(204)
+    @bp.alt_response(401, schema=ERROR)
+    @bp.alt_response(403, schema=ERROR, description="Wrong password")
+    def delete(self, data):
+        """Delete the account and everything stored about it (the password is asked again)."""
+        if not current_user.check_password(data["password"]):
+            raise ApiError(403, "That password is not right.")
+        user = current_user._get_current_object()
+        logout_user()
+        session.clear()
+        user.delete_account()

@@ -1,0 +1,85 @@
+"""Configuration: defaults in code, overrides from PNAPP_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask
+
+
+class Defaults:
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    MAX_CONTENT_LENGTH = 64 * 1024
+    PERMANENT_SESSION_LIFETIME = timedelta(days=60)
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_NAME = "pnapp_session"
+    # An offline entry may be sent hours after its page was loaded: the token lives as long
+    # as the login session rather than expiring after an hour.
+    WTF_CSRF_TIME_LIMIT = None
+    WTF_CSRF_SSL_STRICT = True
+
+    API_TITLE = "pnapp"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+
+    # Hosts a push subscription endpoint may point at (PLATFORM.md); "*." matches subdomains.
+    PUSH_ALLOWED_HOSTS = (
+        "fcm.googleapis.com,*.push.apple.com,updates.push.services.mozilla.com,*.notify.windows.com"
+    )
+    # Run the reminder scheduler inside this process (only the single-machine `run` does).
+    SCHEDULER_ENABLED = False
+    ENV = "development"
+
+
+def database_url(instance_path: str) -> str:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'pnapp.sqlite3'}"
+    # Accept the usual postgres:// spellings and use psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def configure(app: Flask, overrides: dict | None) -> None:
+    app.config.from_object(Defaults)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app.instance_path)
+    app.config.from_prefixed_env("PNAPP")
+    if overrides:
+        app.config.update(overrides)
+    app.json.sort_keys = False
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret(app)
+
+
+def _instance_secret(app: Flask) -> str:
+    """Read the secret key kept in the instance folder, making it on first start.
+
+    In production a missing key is an error: a key made per machine would log everyone out
+    whenever a request lands on another machine.
+    """
+    path = Path(app.instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    if app.config["ENV"] == "production":
+        raise RuntimeError("PNAPP_SECRET_KEY is not set and the instance folder holds no key.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".secret_key.{os.getpid()}")
+    tmp.write_text(secrets.token_urlsafe(48))
+    tmp.chmod(0o600)
+    try:
+        # link() is atomic and fails when the key exists: when several workers start at
+        # once, one key wins and every worker reads that one.
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
+    return path.read_text().strip()

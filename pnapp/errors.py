@@ -1,0 +1,157 @@
+"""One error shape for the whole API (API.md), and friendly error pages for everything else."""
+
+from __future__ import annotations
+
+import logging
+
+import marshmallow as ma
+from flask import Flask, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "too_large",
+    415: "bad_request",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+MESSAGES = {
+    400: "The request could not be read.",
+    401: "Please log in.",
+    403: "You are not allowed to do that.",
+    404: "Not found.",
+    405: "That method is not allowed here.",
+    409: "That conflicts with what is stored.",
+    410: "That link has expired or was already used.",
+    413: "The request is too large.",
+    415: "Send JSON with Content-Type: application/json.",
+    422: "Some fields are not valid.",
+    429: "Too many requests. Please wait a moment and try again.",
+}
+
+
+class _ErrorBody(ma.Schema):
+    status = ma.fields.Integer(required=True)
+    code = ma.fields.String(required=True)
+    message = ma.fields.String(required=True)
+    fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()))
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(_ErrorBody, required=True)
+
+
+class ApiError(Exception):
+    """An error a client can act on; rendered in API.md's shape."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str | None = None,
+        *,
+        code: str | None = None,
+        fields: dict | None = None,
+        headers: dict | None = None,
+    ):
+        super().__init__(message)
+        self.status = status
+        self.code = code or CODES.get(status, "error")
+        self.message = message or MESSAGES.get(status, "Something went wrong.")
+        self.fields = fields
+        self.headers = headers or {}
+
+
+def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
+    """{"before": {"pain": ["..."]}} -> {"before.pain": ["..."]}, the shape API.md shows."""
+    out: dict[str, list[str]] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.update(flatten(value, name))
+    elif isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        out[prefix or "_schema"] = list(messages)
+    elif isinstance(messages, list):
+        for item in messages:
+            out.update(flatten(item, prefix))
+    else:
+        out[prefix or "_schema"] = [str(messages)]
+    return out
+
+
+def is_api_request() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(err: ApiError):
+    body = {"status": err.status, "code": err.code, "message": err.message}
+    if err.fields is not None:
+        body["fields"] = err.fields
+    response = jsonify({"error": body})
+    response.status_code = err.status
+    response.headers.update(err.headers)
+    return response
+
+
+def from_http_exception(exc: HTTPException) -> ApiError:
+    status = exc.code or 500
+    if isinstance(exc, CSRFError):
+        return ApiError(
+            400, "The security token is missing or wrong. Reload and try again.", code="csrf_failed"
+        )
+    data = getattr(exc, "data", None) or {}
+    if status == 422 and "messages" in data:
+        # webargs puts messages under the location ("json", "query"); the location is noise.
+        messages = data["messages"]
+        if isinstance(messages, dict) and len(messages) == 1:
+            ((location, inner),) = messages.items()
+            if location in ("json", "query", "querystring", "form"):
+                messages = inner
+        return ApiError(422, fields=flatten(messages))
+    if status == 400 and "messages" in data:
+        return ApiError(400, "The request body is not valid JSON.")
+    headers = dict(data.get("headers") or {})
+    if status == 429 and exc.get_headers():
+        headers.update({k: v for k, v in exc.get_headers() if k == "Retry-After"})
+    return ApiError(status, data.get("message"), headers=headers)
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def handle_api_error(err: ApiError):
+        if is_api_request():
+            return error_response(err)
+        return render_template("error.html", status=err.status, message=err.message), err.status
+
+    @app.errorhandler(HTTPException)
+    def handle_http(exc: HTTPException):
+        err = from_http_exception(exc)
+        if is_api_request():
+            return error_response(err)
+        message = err.message
+        if err.code == "csrf_failed":
+            message = "This page was open too long or came from elsewhere. Please go back, reload and try again."
+        return render_template("error.html", status=err.status, message=message), err.status
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return handle_http(exc)
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        err = ApiError(
+            500,
+            "Something went wrong on our side. Your data is safe; please try again.",
+            code="server_error",
+        )
+        if is_api_request():
+            return error_response(err)
+        return render_template("error.html", status=500, message=err.message), 500

@@ -1,0 +1,74 @@
+"""HTML forms go through the same marshmallow schemas as the API: one set of rules.
+
+A form posts flat names ("before.pain", "areas"); this turns them into the API's JSON shape.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import marshmallow as ma
+from werkzeug.datastructures import MultiDict
+
+from pnapp.errors import flatten
+from pnapp.timeutil import zone
+
+SKIP = {"csrf_token", "submit"}
+
+
+def to_json_shape(
+    form: MultiDict,
+    *,
+    lists: tuple[str, ...] = (),
+    ints: tuple[str, ...] = (),
+    local_times: tuple[str, ...] = (),
+    tz: str = "UTC",
+) -> dict[str, Any]:
+    """Nest dotted names, drop empty values, read numbers and local date-times.
+
+    Text that is not a number is passed on as text so the schema reports it, rather than
+    being dropped here.
+    """
+    data: dict[str, Any] = {}
+    for key in form:
+        if key in SKIP:
+            continue
+        if key in lists:
+            value: Any = [v for v in form.getlist(key) if v]
+        else:
+            value = form.get(key, "").strip()
+            if value == "":
+                continue
+            leaf = key.rsplit(".", 1)[-1]
+            if (leaf in ints or key in ints) and value.lstrip("-").isdigit():
+                value = int(value)
+            elif key in local_times:
+                value = _local_to_iso(value, tz)
+        target = data
+        *parents, leaf = key.split(".")
+        for part in parents:
+            target = target.setdefault(part, {})
+        target[leaf] = value
+    for key in lists:
+        data.setdefault(key, [])
+    return data
+
+
+def _local_to_iso(value: str, tz: str) -> str:
+    """'2026-11-22T10:30' from a datetime-local input, read in the person's zone."""
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if naive.tzinfo is not None:
+        return value
+    return naive.replace(tzinfo=zone(tz)).isoformat()
+
+
+def load(schema: ma.Schema, data: dict[str, Any]) -> tuple[dict[str, Any] | None, dict]:
+    """(validated data, {}) or (None, {"before.pain": ["..."]})."""
+    try:
+        return schema.load(data), {}
+    except ma.ValidationError as err:
+        return None, flatten(err.messages)

@@ -1,0 +1,201 @@
+"""The patient's pages: home, recording a session, history and settings.
+
+Every page works as a plain HTML form; static/js adds offline entry on top.
+"""
+
+from __future__ import annotations
+
+import uuid
+from functools import wraps
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from pnapp import labels
+from pnapp.assets import static_url
+from pnapp.errors import ApiError
+from pnapp.forms import load, to_json_shape
+from pnapp.models import ADJUNCTS, AREAS, HEAT_ADJUNCTS, MEASURES, MassageSession
+from pnapp.pagination import session_page
+from pnapp.schemas import MePatchSchema, SessionInSchema, SessionPatchSchema
+from pnapp.timeutil import COMMON_ZONES, all_zones, utcnow, zone
+
+bp = Blueprint("pages", __name__)
+
+SESSION_FORM = {
+    "lists": ("areas", "adjuncts"),
+    "ints": MEASURES + ("duration_min", "therapist_id"),
+    "local_times": ("started_at",),
+}
+
+
+def patient_page(view):
+    @login_required
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_patient:
+            return redirect(url_for("pages.care"))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def own_session_or_404(session_id: int) -> MassageSession:
+    try:
+        return current_user.own_session(session_id)
+    except ApiError:
+        abort(404)
+
+
+@bp.get("/")
+def home():
+    """This week against the goal, and the one next step."""
+    if not current_user.is_authenticated:
+        return render_template("welcome.html")
+    if not current_user.is_patient:
+        return redirect(url_for("pages.care"))
+    now = utcnow()
+    return render_template(
+        "home.html",
+        done=current_user.sessions_in_week(now),
+        goal=current_user.weekly_goal,
+        unfinished=current_user.latest_unfinished_session(now),
+    )
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+@patient_page
+def new_session():
+    """Before ratings: start a session."""
+    errors, form = {}, {"client_id": str(uuid.uuid4())}
+    if request.method == "POST":
+        form = to_json_shape(request.form, **SESSION_FORM, tz=current_user.timezone)
+        data, errors = load(SessionInSchema(), form)
+        if data:
+            try:
+                session, _ = MassageSession.record(current_user, data, current_user)
+            except ApiError as err:
+                errors = err.fields or {"_form": [err.message]}
+            else:
+                flash("Saved. Enjoy your massage.")
+                return redirect(url_for("pages.session_detail", session_id=session.id))
+    return render_template(
+        "sessions/new.html", form=form, errors=errors, **choices()
+    ), 422 if errors else 200
+
+
+@bp.route("/sessions/<int:session_id>", methods=["GET", "POST"])
+@patient_page
+def session_detail(session_id: int):
+    """One session; the after ratings are added here."""
+    session = own_session_or_404(session_id)
+    errors, form = {}, {}
+    if request.method == "POST":
+        form = to_json_shape(request.form, **SESSION_FORM, tz=current_user.timezone)
+        data, errors = load(SessionPatchSchema(only=("after",)), {"after": form.get("after", {})})
+        if data:
+            session.update(current_user, data)
+            flash("Saved. Thank you.")
+            return redirect(url_for("pages.session_detail", session_id=session.id))
+    return render_template(
+        "sessions/detail.html", session=session, form=form, errors=errors, heat=HEAT_ADJUNCTS
+    ), 422 if errors else 200
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@patient_page
+def edit_session(session_id: int):
+    """Change any part of a session."""
+    session = own_session_or_404(session_id)
+    errors, form = {}, None
+    if request.method == "POST":
+        form = to_json_shape(request.form, **SESSION_FORM, tz=current_user.timezone)
+        if "after" not in form:
+            form["after"] = None
+        form.setdefault("notes", None)
+        form.setdefault("duration_min", None)
+        form.setdefault("therapist_id", None)
+        data, errors = load(SessionPatchSchema(), form)
+        if data:
+            try:
+                session.update(current_user, data)
+            except ApiError as err:
+                errors = err.fields or {"_form": [err.message]}
+            else:
+                flash("Changes saved.")
+                return redirect(url_for("pages.session_detail", session_id=session.id))
+    return render_template(
+        "sessions/edit.html", session=session, form=form, errors=errors, **choices()
+    ), 422 if errors else 200
+
+
+@bp.route("/sessions/<int:session_id>/delete", methods=["GET", "POST"])
+@patient_page
+def delete_session(session_id: int):
+    """Ask, then delete."""
+    session = own_session_or_404(session_id)
+    if request.method == "POST":
+        session.delete()
+        flash("The session was deleted.")
+        return redirect(url_for("pages.history"))
+    return render_template("sessions/delete.html", session=session)
+
+
+@bp.get("/history")
+@patient_page
+def history():
+    """Sessions, newest first, with the change in each measure."""
+    cursor = request.args.get("cursor") or None
+    try:
+        items, next_cursor = session_page(current_user, limit=30, cursor=cursor)
+    except ApiError:
+        return redirect(url_for("pages.history"))
+    return render_template(
+        "history.html", items=items, next_cursor=next_cursor, first_page=cursor is None
+    )
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """Name, time zone, weekly goal and reminders."""
+    errors = {}
+    if request.method == "POST":
+        form = to_json_shape(request.form, ints=("weekly_goal", "weekday"))
+        if "reminder" in form:
+            form["reminder"]["enabled"] = form["reminder"].get("enabled") == "on"
+        data, errors = load(MePatchSchema(), form)
+        if data:
+            current_user.update(data)
+            flash("Settings saved.")
+            return redirect(url_for("pages.settings"))
+    return render_template(
+        "settings.html", errors=errors, common_zones=COMMON_ZONES, zones=all_zones()
+    ), 422 if errors else 200
+
+
+@bp.get("/care")
+@login_required
+def care():
+    """A caregiver's patients."""
+    return render_template("care.html")
+
+
+@bp.app_context_processor
+def template_helpers() -> dict:
+    tz = current_user.timezone if current_user.is_authenticated else "UTC"
+    return {
+        "labels": labels,
+        "local": lambda value, fmt="%a %-d %b %Y, %H:%M": labels.local_time(value, tz, fmt),
+        "static_url": static_url,
+    }
+
+
+def choices() -> dict:
+    return {
+        "areas": AREAS,
+        "adjuncts": ADJUNCTS,
+        "heat": HEAT_ADJUNCTS,
+        "therapists": current_user.therapists,
+        "now_local": utcnow().astimezone(zone(current_user.timezone)),
+    }

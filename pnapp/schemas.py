@@ -1,0 +1,292 @@
+"""Marshmallow schemas: every request is validated here once, and the OpenAPI document is
+built from the same classes, so the two cannot drift."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import marshmallow as ma
+from marshmallow import fields, validate, validates, validates_schema
+
+from pnapp.models import ADJUNCTS, AREAS, ROLES
+from pnapp.timeutil import is_valid_zone, to_utc_iso, utcnow
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+# Phones' clocks drift; a little future is tolerated, a far future is a mistake.
+FUTURE_SLACK = timedelta(hours=1)
+
+
+class Schema(ma.Schema):
+    """Unknown fields are an error, so a typo never vanishes silently."""
+
+    class Meta:
+        unknown = ma.RAISE
+        ordered = True
+
+
+class Rating(fields.Integer):
+    """A whole number 0-10. Booleans and strings are refused (strict)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, validate=validate.Range(0, 10), **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+class StrictInt(fields.Integer):
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        return super()._validated(value)
+
+
+class UTCDateTime(fields.AwareDateTime):
+    """Reads ISO 8601 with an offset or Z (naive is an error); writes UTC with a Z."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else to_utc_iso(value)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        result = super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        if result < EARLIEST:
+            raise ma.ValidationError("Must be in the year 2000 or later.")
+        if result > utcnow() + FUTURE_SLACK:
+            raise ma.ValidationError("Cannot be in the future.")
+        return result
+
+
+class OutDateTime(fields.DateTime):
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else to_utc_iso(value)
+
+
+def choice_list(options):
+    return fields.List(
+        fields.String(validate=validate.OneOf(options)),
+        validate=validate.Length(max=len(options)),
+        metadata={"uniqueItems": True},
+    )
+
+
+# Accounts
+
+
+class TimezoneField(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        name = super()._deserialize(value, attr, data, **kwargs)
+        if not is_valid_zone(name):
+            raise ma.ValidationError("Not a known IANA time zone, e.g. America/Toronto.")
+        return name
+
+
+class ReminderSchema(Schema):
+    enabled = fields.Boolean()
+    weekday = StrictInt(validate=validate.Range(0, 6), metadata={"description": "0 = Monday"})
+    time = fields.String(
+        metadata={"example": "09:00", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+    )
+
+    @validates("time")
+    def _time(self, value, **kwargs):
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+            raise ma.ValidationError("Use 24-hour HH:MM, e.g. 09:00.")
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    display_name = fields.String()
+    role = fields.String(validate=validate.OneOf(ROLES))
+    timezone = fields.String()
+    weekly_goal = fields.Integer()
+    reminder = fields.Nested(ReminderSchema)
+    created_at = OutDateTime()
+
+
+class UserEnvelope(Schema):
+    user = fields.Nested(UserSchema)
+
+
+DISPLAY_NAME = validate.Length(min=1, max=80)
+
+
+class RegisterSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Length(min=10, max=1000, error="Use at least 10 characters."),
+    )
+    display_name = fields.String(required=True, validate=DISPLAY_NAME)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    timezone = TimezoneField(required=True)
+
+    @validates("display_name")
+    def _name(self, value, **kwargs):
+        if not value.strip():
+            raise ma.ValidationError("Please enter a name.")
+
+
+class LoginSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1000))
+
+
+class CsrfSchema(Schema):
+    csrf_token = fields.String()
+
+
+class MePatchSchema(Schema):
+    display_name = fields.String(validate=DISPLAY_NAME)
+    timezone = TimezoneField()
+    weekly_goal = StrictInt(validate=validate.Range(1, 7))
+    reminder = fields.Nested(ReminderSchema)
+
+
+class PasswordSchema(Schema):
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1000))
+
+
+# Massage sessions
+
+
+class RatingsSchema(Schema):
+    pain = Rating(required=True)
+    stress = Rating(required=True)
+    numbness = Rating(allow_none=True)
+    tingling = Rating(allow_none=True)
+    weakness = Rating(allow_none=True)
+    recorded_at = UTCDateTime(allow_none=True)
+
+
+class SessionPatchSchema(Schema):
+    started_at = UTCDateTime()
+    duration_min = StrictInt(allow_none=True, validate=validate.Range(5, 240))
+    therapist_id = StrictInt(allow_none=True)
+    areas = choice_list(AREAS)
+    adjuncts = choice_list(ADJUNCTS)
+    before = fields.Nested(RatingsSchema)
+    after = fields.Nested(RatingsSchema, allow_none=True)
+    notes = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+    @validates_schema
+    def _unique_choices(self, data, **kwargs):
+        for key in ("areas", "adjuncts"):
+            if key in data and len(set(data[key])) != len(data[key]):
+                raise ma.ValidationError("Each choice may appear once.", key)
+
+
+class SessionInSchema(SessionPatchSchema):
+    client_id = fields.UUID(
+        required=True, metadata={"description": "made by the client; the retry key"}
+    )
+    before = fields.Nested(RatingsSchema, required=True)
+
+
+class ChangeSchema(Schema):
+    pain = fields.Integer(allow_none=True)
+    stress = fields.Integer(allow_none=True)
+    numbness = fields.Integer(allow_none=True)
+    tingling = fields.Integer(allow_none=True)
+    weakness = fields.Integer(allow_none=True)
+
+
+class RatingsOutSchema(Schema):
+    pain = fields.Integer()
+    stress = fields.Integer()
+    numbness = fields.Integer(allow_none=True)
+    tingling = fields.Integer(allow_none=True)
+    weakness = fields.Integer(allow_none=True)
+    recorded_at = OutDateTime()
+
+
+class SessionSchema(Schema):
+    id = fields.Integer()
+    client_id = fields.String()
+    started_at = OutDateTime()
+    duration_min = fields.Integer(allow_none=True)
+    therapist_id = fields.Integer(allow_none=True)
+    areas = fields.List(fields.String())
+    adjuncts = fields.List(fields.String())
+    before = fields.Nested(RatingsOutSchema)
+    after = fields.Nested(RatingsOutSchema, allow_none=True)
+    notes = fields.String(allow_none=True)
+    change = fields.Nested(ChangeSchema, allow_none=True)
+    entered_by = fields.Integer(allow_none=True)
+    created_at = OutDateTime()
+    updated_at = OutDateTime()
+
+
+class SessionPageSchema(Schema):
+    items = fields.List(fields.Nested(SessionSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class SessionQuerySchema(Schema):
+    # Query strings may carry other keys (cache busters): they are ignored there.
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    from_ = fields.Date(
+        data_key="from", validate=validate.Range(date(1900, 1, 1), date(9000, 1, 1))
+    )
+    to = fields.Date(validate=validate.Range(date(1900, 1, 1), date(9000, 1, 1)))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    cursor = fields.String(validate=validate.Length(max=200))
+
+    @validates_schema
+    def _order(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ma.ValidationError("Must not be before 'from'.", "to")
+
+
+# Therapists (the patient's own notebook)
+
+
+class ScreeningSchema(Schema):
+    knows_pn = fields.String(allow_none=True, validate=validate.OneOf(("yes", "no", "unsure")))
+    asked_symptom_areas = fields.Boolean(allow_none=True)
+    approach = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+
+class TherapistInSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    certified = fields.Boolean(allow_none=True)
+    credential = fields.String(allow_none=True, validate=validate.Length(max=40))
+    screening = fields.Nested(ScreeningSchema, allow_none=True)
+    notes = fields.String(allow_none=True, validate=validate.Length(max=2000))
+
+    @validates("name")
+    def _name(self, value, **kwargs):
+        if not value.strip():
+            raise ma.ValidationError("Please enter a name.")
+
+
+class TherapistPatchSchema(TherapistInSchema):
+    name = fields.String(validate=validate.Length(min=1, max=120))
+
+
+class TherapistSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    phone = fields.String(allow_none=True)
+    certified = fields.Boolean(allow_none=True)
+    credential = fields.String(allow_none=True)
+    screening = fields.Nested(ScreeningSchema, allow_none=True)
+    notes = fields.String(allow_none=True)
+    sessions_count = fields.Integer()
+    mean_pain_change = fields.Float(allow_none=True)
+    created_at = OutDateTime()
+    updated_at = OutDateTime()
+
+
+class TherapistListSchema(Schema):
+    items = fields.List(fields.Nested(TherapistSchema))

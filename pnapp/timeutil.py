@@ -1,0 +1,92 @@
+"""Time: store UTC, compute in the person's zone, and let callers pass `now` in."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+# Offered first in time-zone pickers; the browser's own zone is preselected when known.
+COMMON_ZONES = (
+    "America/St_Johns",
+    "America/Halifax",
+    "America/Toronto",
+    "America/New_York",
+    "America/Chicago",
+    "America/Winnipeg",
+    "America/Regina",
+    "America/Mexico_City",
+    "America/Denver",
+    "America/Edmonton",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Vancouver",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "Europe/London",
+    "Europe/Paris",
+    "Europe/Berlin",
+    "Europe/Madrid",
+    "Asia/Kolkata",
+    "Australia/Sydney",
+    "Pacific/Auckland",
+    "UTC",
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@lru_cache(maxsize=512)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def is_valid_zone(name: str) -> bool:
+    if not isinstance(name, str) or not name or name not in _zone_names():
+        return False
+    try:
+        zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def all_zones() -> list[str]:
+    return sorted(n for n in _zone_names() if "/" in n and not n.startswith(("Etc/", "SystemV/")))
+
+
+def iso_week_label(d: date) -> str:
+    year, week, _ = d.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def week_start(d: date) -> date:
+    """The Monday of d's ISO week."""
+    return d - timedelta(days=d.weekday())
+
+
+def local_midnight(d: date, tz: str) -> datetime:
+    """The UTC instant at which local date d begins in zone tz."""
+    return datetime.combine(d, time(0), tzinfo=zone(tz)).astimezone(UTC)
+
+
+def local_date(instant: datetime, tz: str) -> date:
+    return instant.astimezone(zone(tz)).date()
+
+
+def week_bounds(instant: datetime, tz: str) -> tuple[datetime, datetime]:
+    """UTC [start, end) of the ISO week, in zone tz, that contains instant."""
+    monday = week_start(local_date(instant, tz))
+    return local_midnight(monday, tz), local_midnight(monday + timedelta(days=7), tz)
+
+
+def to_utc_iso(value: datetime) -> str:
+    """ISO 8601 in UTC with a Z, as every response gives times."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
