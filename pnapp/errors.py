@@ -139,7 +139,10 @@ def register(app: Flask) -> None:
             return error_response(err)
         message = err.message
         if err.code == "csrf_failed":
-            message = "This page was open too long or came from elsewhere. Please go back, reload and try again."
+            message = (
+                "This page was open too long or came from elsewhere. "
+                "Please go back, reload and try again."
+            )
         return render_template("error.html", status=err.status, message=message), err.status
 
     @app.errorhandler(Exception)
