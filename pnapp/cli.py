@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import click
 from flask import Flask
 from flask_migrate import upgrade
@@ -24,3 +27,31 @@ def init_app(app: Flask) -> None:
 
         user, count = make_demo_patient(email=email, weeks=weeks, seed=seed)
         click.echo(f"{user.email} (password: demo-password) with {count} sessions")
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=5000, envvar="PORT", show_default=True)
+    @click.option("--workers", default=2, show_default=True)
+    def serve_command(host: str, port: int, workers: int):
+        """Serve pnapp with gunicorn (the single-machine default)."""
+        gunicorn = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--threads",
+            "4",
+            "--bind",
+            f"{host}:{port}",
+            "--access-logfile",
+            "-",
+            "pnapp:create_app()",
+        ]
+        click.echo(f"pnapp is at http://{host}:{port}")
+        web = subprocess.Popen(gunicorn)
+        try:
+            web.wait()
+        except KeyboardInterrupt:
+            web.terminate()
+            web.wait()

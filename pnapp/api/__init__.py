@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, request
+from flask import Flask, render_template, request
 from flask_login import current_user
 
 from pnapp.errors import ApiError, ErrorSchema
@@ -22,6 +22,12 @@ def init_app(app: Flask) -> None:
     api.spec.components.security_scheme(
         "session", {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]}
     )
+
+    @app.get("/api/docs")
+    def api_docs():
+        """A readable page of the OpenAPI document, with nothing loaded from elsewhere."""
+        spec = api.spec.to_dict()
+        return render_template("api_docs.html", spec=spec)
 
     @app.before_request
     def require_json_bodies():

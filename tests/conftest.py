@@ -1,0 +1,230 @@
+"""Fixtures: a real database (SQLite, or PostgreSQL with PNAPP_TEST_DB=postgresql), clean
+for every test, and three people: alice (a patient), bob (a caregiver) and charlie (a
+stranger who must see nothing of alice's)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, text
+
+os.environ.setdefault("PNAPP_INSTANCE_PATH", tempfile.mkdtemp(prefix="pnapp-instance-"))
+
+from pnapp import create_app  # noqa: E402
+from pnapp.config import database_url  # noqa: E402
+from pnapp.extensions import db  # noqa: E402
+from pnapp.models import User  # noqa: E402
+
+DB = os.environ.get("PNAPP_TEST_DB", "sqlite")
+PG_URL = os.environ.get("PNAPP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PASSWORD = "correct horse battery"
+
+
+def pytest_report_header(config):
+    return f"pnapp database: {DB}"
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory) -> str:
+    if DB == "postgresql":
+        os.environ["DATABASE_URL"] = PG_URL
+        return database_url("")
+    if DB != "sqlite":
+        raise pytest.UsageError(f"PNAPP_TEST_DB must be sqlite or postgresql, not {DB!r}")
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes():
+    """Argon2 at its production cost takes about 0.1 s a hash: tests use the cheapest
+    parameters of the same algorithm (test_accounts checks the production ones)."""
+    from argon2 import PasswordHasher, profiles
+
+    from pnapp import models
+
+    saved = models._hasher, models._DUMMY_HASH
+    models._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    models._DUMMY_HASH = models._hasher.hash("timing shield")
+    yield
+    models._hasher, models._DUMMY_HASH = saved
+
+
+@pytest.fixture(scope="session")
+def app(db_url):
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "SECRET_KEY": "test-secret",
+            "SERVER_NAME": None,
+        }
+    )
+    with app.app_context():
+        reset_schema()
+    return app
+
+
+def reset_schema() -> None:
+    """An empty database built by the migrations (so every test also runs on them)."""
+    from flask_migrate import upgrade
+
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade()
+
+
+@pytest.fixture(autouse=True)
+def _clean_tables(app):
+    yield
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in db.metadata.sorted_tables]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for name in reversed(tables):
+                    conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+class Api:
+    """A logged-in (or anonymous) API client that sends the CSRF header like a browser."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf_token(self) -> str:
+        return self.client.get("/api/v1/auth/csrf").get_json()["csrf_token"]
+
+    def request(self, method, path, json=None, *, csrf=True, headers=None, **kwargs):
+        headers = dict(headers or {})
+        if method not in ("GET", "HEAD", "OPTIONS") and csrf:
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+        return self.client.open(
+            f"/api/v1{path}", method=method, json=json, headers=headers, **kwargs
+        )
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, json=None, **kwargs):
+        return self.request("POST", path, json, **kwargs)
+
+    def patch(self, path, json=None, **kwargs):
+        return self.request("PATCH", path, json, **kwargs)
+
+    def delete(self, path, json=None, **kwargs):
+        return self.request("DELETE", path, json, **kwargs)
+
+    def login(self, email: str, password: str = PASSWORD):
+        response = self.post("/auth/login", {"email": email, "password": password})
+        assert response.status_code == 200, response.get_json()
+        return self
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def anon(app) -> Api:
+    return Api(app.test_client())
+
+
+def make_user(
+    app,
+    email: str,
+    role: str = "patient",
+    timezone: str = "America/Toronto",
+    name: str | None = None,
+) -> User:
+    with app.app_context():
+        user = User.register(
+            {
+                "email": email,
+                "password": PASSWORD,
+                "role": role,
+                "display_name": name or email.split("@")[0].title(),
+                "timezone": timezone,
+            }
+        )
+        db.session.refresh(user)
+        db.session.expunge(user)
+        return user
+
+
+@pytest.fixture
+def alice(app) -> User:
+    return make_user(app, "alice@example.com", "patient", "America/Toronto")
+
+
+@pytest.fixture
+def bob(app) -> User:
+    return make_user(app, "bob@example.com", "caregiver", "America/Toronto")
+
+
+@pytest.fixture
+def charlie(app) -> User:
+    return make_user(app, "charlie@example.com", "patient", "Europe/Berlin")
+
+
+@pytest.fixture
+def as_alice(app, alice) -> Api:
+    return Api(app.test_client()).login(alice.email)
+
+
+@pytest.fixture
+def as_bob(app, bob) -> Api:
+    return Api(app.test_client()).login(bob.email)
+
+
+@pytest.fixture
+def as_charlie(app, charlie) -> Api:
+    return Api(app.test_client()).login(charlie.email)
+
+
+@contextmanager
+def counting_queries(app):
+    """Counts the SQL statements sent while the block runs."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served over real HTTP on a free port, for browsers and HTTP clients."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}"
+    server.shutdown()
