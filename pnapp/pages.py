@@ -181,14 +181,16 @@ def care():
     return render_template("care.html")
 
 
+@bp.record_once
+def _template_globals(state) -> None:
+    # Globals (unlike context) reach imported macros too.
+    state.app.jinja_env.globals.update(labels=labels, static_url=static_url)
+
+
 @bp.app_context_processor
 def template_helpers() -> dict:
     tz = current_user.timezone if current_user.is_authenticated else "UTC"
-    return {
-        "labels": labels,
-        "local": lambda value, fmt="%a %-d %b %Y, %H:%M": labels.local_time(value, tz, fmt),
-        "static_url": static_url,
-    }
+    return {"local": lambda value, fmt="%a %-d %b %Y, %H:%M": labels.local_time(value, tz, fmt)}
 
 
 def choices() -> dict:
