@@ -21,13 +21,14 @@ def create_app(config: dict | None = None) -> Flask:
     from pnapp import api, auth, cli, database, errors, pages, pwa
     from pnapp import config as settings
     from pnapp.extensions import api as smorest
-    from pnapp.extensions import csrf, db, migrate
+    from pnapp.extensions import compress, csrf, db, migrate
 
     settings.configure(app, config)
     db.init_app(app)
     database.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
+    compress.init_app(app)
     smorest.init_app(app)
     auth.init_app(app)
     errors.register(app)

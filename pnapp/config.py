@@ -32,6 +32,16 @@ class Defaults:
     PUSH_ALLOWED_HOSTS = (
         "fcm.googleapis.com,*.push.apple.com,updates.push.services.mozilla.com,*.notify.windows.com"
     )
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "application/manifest+json",
+        "image/svg+xml",
+    ]
+    COMPRESS_MIN_SIZE = 256
     # Run the reminder scheduler inside this process (only the single-machine `run` does).
     SCHEDULER_ENABLED = False
     ENV = "development"

@@ -1,41 +1,93 @@
-"""The installable-app surface: manifest, service worker, offline page, health check."""
+"""The installable-app surface: manifest, service worker, offline shells, caching headers,
+and the health check."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, send_from_directory
+import hashlib
+
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask_login import current_user
 from sqlalchemy import text
 
+from pnapp.assets import static_url
 from pnapp.extensions import db
 
 bp = Blueprint("pwa", __name__)
+
+# What the service worker keeps for a cold start without network. None of it is personal.
+SHELL_ASSETS = (
+    "css/app.css",
+    "js/app.js",
+    "js/outbox.js",
+    "icons/logo.svg",
+    "icons/icon-192.png",
+)
+PUBLIC_PAGES = ("/offline", "/shell/session")
+
+
+@bp.after_app_request
+def caching_headers(response: Response) -> Response:
+    """Fingerprinted files live a year; pages with anyone's data are never stored."""
+    if request.path.startswith("/static/") and request.args.get("v"):
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    elif request.path in PUBLIC_PAGES:
+        response.headers["Cache-Control"] = "no-cache"
+    elif response.mimetype in ("text/html", "application/json") and not request.path.startswith(
+        ("/static/", "/api/openapi.json", "/manifest.webmanifest")
+    ):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Vary"] = "Cookie"
+    return response
 
 
 @bp.get("/manifest.webmanifest")
 def manifest():
     """The web app manifest."""
-    response = send_from_directory(
-        current_app.static_folder,
-        "manifest.webmanifest",
-        mimetype="application/manifest+json",
-        max_age=3600,
-    )
+    response = current_app.send_static_file("manifest.webmanifest")
+    response.mimetype = "application/manifest+json"
+    response.headers["Cache-Control"] = "public, max-age=3600"
     return response
 
 
 @bp.get("/sw.js")
 def service_worker():
-    """The service worker, from the root so that it controls the whole app."""
-    response = send_from_directory(
-        current_app.static_folder, "js/sw.js", mimetype="text/javascript", max_age=0
+    """The service worker, from the root so that it controls the whole app.
+
+    Its text names the fingerprinted shell files, so any change to them changes the worker
+    and the browser offers the new version ("Update now").
+    """
+    assets = [static_url(a) for a in SHELL_ASSETS]
+    version = hashlib.sha256("|".join(assets).encode()).hexdigest()[:12]
+    body = render_template(
+        "sw.js",
+        version=version,
+        assets=assets + list(PUBLIC_PAGES),
+        outbox_url=static_url("js/outbox.js"),
     )
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return Response(body, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
 @bp.get("/offline")
 def offline():
     """Shown by the service worker when a page cannot be fetched."""
     return render_template("offline.html")
+
+
+@bp.get("/shell/session")
+def session_shell():
+    """The rating form without anyone's data, for recording a session offline."""
+    from pnapp.models import ADJUNCTS, AREAS, HEAT_ADJUNCTS
+
+    return render_template(
+        "sessions/shell.html",
+        shell=True,
+        form={"client_id": ""},
+        errors={},
+        areas=AREAS,
+        adjuncts=ADJUNCTS,
+        heat=HEAT_ADJUNCTS,
+        therapists=(),
+    )
 
 
 @bp.get("/healthz")
@@ -47,3 +99,9 @@ def healthz():
         db.session.rollback()
         return jsonify(status="error", database="unreachable"), 503
     return jsonify(status="ok", database="ok")
+
+
+@bp.app_context_processor
+def shell_user():
+    # Offline shells are the same for everyone: they must not carry the viewer's identity.
+    return {"signed_in": current_user.is_authenticated and request.path not in PUBLIC_PAGES}

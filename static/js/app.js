@@ -1,13 +1,330 @@
-// pnapp's page script: small progressive enhancements on top of working HTML forms.
+/* pnapp's page script. Every page works without it; with it, ratings are kept on the
+   device first and sent when possible (outbox.js), the app installs and updates. */
+(function () {
+  "use strict";
 
-// Preselect the browser's own time zone on sign-up.
-const zoneSelect = document.querySelector("select[data-detect-zone]");
-if (zoneSelect) {
-  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-  if (zone) {
-    if (![...zoneSelect.options].some((o) => o.value === zone)) {
-      zoneSelect.add(new Option(zone.replaceAll("_", " "), zone), 0);
-    }
-    zoneSelect.value = zone;
+  const outbox = self.pnOutbox;
+  const MEASURES = ["pain", "stress", "numbness", "tingling", "weakness"];
+  const status = document.getElementById("status");
+
+  function announce(message) {
+    if (!status) return;
+    status.replaceChildren(Object.assign(document.createElement("p"),
+      { className: "flash", textContent: message }));
   }
-}
+
+  // Who is logged in: remembered so that ratings entered on an offline page are sent only
+  // as the same person.
+  const pageUser = document.body.dataset.user;
+  if (pageUser) localStorage.setItem("pnapp.user", pageUser);
+  const user = pageUser || localStorage.getItem("pnapp.user");
+
+  /* Sign-up: preselect the browser's own time zone. */
+  const zoneSelect = document.querySelector("select[data-detect-zone]");
+  if (zoneSelect) {
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    if (zone) {
+      if (![...zoneSelect.options].some((o) => o.value === zone)) {
+        zoneSelect.add(new Option(zone.replaceAll("_", " "), zone), 0);
+      }
+      zoneSelect.value = zone;
+    }
+  }
+
+  /* Logging out forgets who was logged in. */
+  document.querySelectorAll("form[data-logout]").forEach((form) =>
+    form.addEventListener("submit", () => localStorage.removeItem("pnapp.user")));
+
+  /* Service worker: register, and offer new versions instead of swapping code. */
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").then((reg) => {
+      const offer = () => { if (reg.waiting && navigator.serviceWorker.controller) showUpdate(reg); };
+      offer();
+      reg.addEventListener("updatefound", () => {
+        const worker = reg.installing;
+        if (worker) worker.addEventListener("statechange", offer);
+      });
+    }).catch(() => {});
+    let reloading = false;
+    navigator.serviceWorker.addEventListener("controllerchange", () => {
+      if (window.pnappUpdating && !reloading) { reloading = true; location.reload(); }
+    });
+  }
+
+  function showUpdate(reg) {
+    const banner = document.getElementById("update");
+    if (!banner) return;
+    banner.hidden = false;
+    banner.querySelector("button").onclick = () => {
+      window.pnappUpdating = true;
+      reg.waiting.postMessage({ type: "SKIP_WAITING" });
+    };
+  }
+
+  /* Install button, when the browser offers one. */
+  let installPrompt = null;
+  window.addEventListener("beforeinstallprompt", (event) => {
+    event.preventDefault();
+    installPrompt = event;
+    document.querySelectorAll("[data-install]").forEach((b) => { b.hidden = false; });
+  });
+  document.querySelectorAll("[data-install]").forEach((button) =>
+    button.addEventListener("click", async () => {
+      if (!installPrompt) return;
+      installPrompt.prompt();
+      await installPrompt.userChoice;
+      installPrompt = null;
+      button.hidden = true;
+    }));
+
+  if (!outbox || !("indexedDB" in self)) return;
+
+  /* Reading the rating forms. */
+
+  function ratings(form, prefix) {
+    const out = {};
+    for (const m of MEASURES) {
+      const checked = form.querySelector(`input[name="${prefix}.${m}"]:checked`);
+      if (checked && checked.value !== "") out[m] = Number(checked.value);
+    }
+    return out;
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll(".error[data-js]").forEach((e) => e.remove());
+    form.querySelectorAll("[aria-invalid]").forEach((e) => {
+      e.removeAttribute("aria-invalid");
+      e.removeAttribute("aria-describedby");
+    });
+  }
+
+  function showFieldError(form, name, message) {
+    const group = form.querySelector(`#${CSS.escape(name.replace(".", "-"))}`);
+    const error = Object.assign(document.createElement("p"), {
+      className: "error", textContent: message, id: `${name.replace(".", "-")}-error-js` });
+    error.dataset.js = "";
+    if (group) {
+      group.setAttribute("aria-invalid", "true");
+      group.setAttribute("aria-describedby", error.id);
+      const legend = group.querySelector("legend");
+      (legend || group).after(error);
+    } else {
+      form.prepend(error);
+    }
+    return group;
+  }
+
+  function missingRatings(form, prefix) {
+    clearErrors(form);
+    const given = ratings(form, prefix);
+    const missing = ["pain", "stress"].filter((m) => !(m in given));
+    let first = null;
+    for (const m of missing) {
+      const group = showFieldError(form, `${prefix}.${m}`, "Please tap a number for this question.");
+      first = first || group;
+    }
+    if (first) {
+      first.scrollIntoView({ block: "center" });
+      const radio = first.querySelector("input");
+      if (radio) radio.focus();
+      announce("Please answer every question marked as needed.");
+    }
+    return missing.length > 0;
+  }
+
+  function details(form) {
+    const body = {};
+    for (const key of ["areas", "adjuncts"]) {
+      body[key] = [...form.querySelectorAll(`input[name="${key}"]:checked`)].map((i) => i.value);
+    }
+    const value = (name) => (form.elements[name] ? form.elements[name].value.trim() : "");
+    if (value("duration_min")) body.duration_min = Number(value("duration_min"));
+    if (value("therapist_id")) body.therapist_id = Number(value("therapist_id"));
+    if (value("notes")) body.notes = value("notes");
+    return body;
+  }
+
+  function fieldErrorsFrom(entry, form) {
+    // The server's 4xx message for an entry: shown to the patient, not retried.
+    clearErrors(form);
+    showFieldError(form, "_form", `Not saved: ${entry.error}`);
+    announce(`Not saved: ${entry.error}`);
+  }
+
+  /* Recording a session: before ratings, then (maybe offline) after ratings. */
+
+  const params = new URLSearchParams(location.search);
+  const createForm = document.querySelector("form[data-offline=create]");
+  const afterForm = document.querySelector("form[data-offline=after]");
+  const shellSessionId = (location.pathname.match(/^\/sessions\/(\d+)\/?$/) || [])[1];
+
+  if (createForm && (params.get("after") || shellSessionId) && afterForm) {
+    // After mode on the new-session page or the offline shell.
+    createForm.hidden = true;
+    afterForm.hidden = false;
+    afterForm.dataset.client = params.get("after") || `session:${shellSessionId}`;
+    if (shellSessionId) afterForm.dataset.session = shellSessionId;
+    const title = document.querySelector("h1");
+    if (title) title.textContent = "After your massage";
+    const intro = document.getElementById("intro");
+    if (intro) intro.textContent = "Tap a number for each question, then Save. " +
+      "Your ratings are kept on this phone until they are sent.";
+  }
+
+  if (createForm) {
+    createForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (missingRatings(createForm, "before")) return;
+      const body = Object.assign({
+        // The offline shell is the same page for everyone: it leaves the id to us.
+        client_id: createForm.elements.client_id.value || crypto.randomUUID(),
+        started_at: new Date().toISOString(),
+        before: ratings(createForm, "before"),
+      }, details(createForm));
+      await outbox.saveCreate(body, user);
+      requestSync();
+      const result = await outbox.flush({ force: true });
+      const sent = result.sent.find((s) => s.client_id === body.client_id);
+      if (sent) {
+        sessionStorage.setItem("pnapp.flash", "Saved. Enjoy your massage.");
+        location.assign(`/sessions/${sent.session_id}`);
+        return;
+      }
+      const entry = await outbox.get(body.client_id);
+      if (entry && entry.error) {
+        await outbox.remove(body.client_id);
+        fieldErrorsFrom(entry, createForm);
+        return;
+      }
+      sessionStorage.setItem("pnapp.flash",
+        "Saved on this phone. It will be sent when you are back online.");
+      location.assign(`/sessions/new?after=${encodeURIComponent(body.client_id)}`);
+    });
+  }
+
+  if (afterForm) {
+    afterForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      if (missingRatings(afterForm, "after")) return;
+      const clientId = afterForm.dataset.client;
+      const after = ratings(afterForm, "after");
+      after.recorded_at = new Date().toISOString();
+      await outbox.saveAfter({ clientId, sessionId: afterForm.dataset.session, after, user });
+      requestSync();
+      const result = await outbox.flush({ force: true });
+      const sent = result.sent.find((s) => s.client_id === clientId);
+      if (sent) {
+        sessionStorage.setItem("pnapp.flash", "Saved. Thank you.");
+        location.assign(`/sessions/${sent.session_id}`);
+        return;
+      }
+      const entry = await outbox.get(clientId);
+      if (entry && entry.error) {
+        fieldErrorsFrom(entry, afterForm);
+        return;
+      }
+      afterForm.hidden = true;
+      const intro = document.getElementById("intro");
+      if (intro) intro.hidden = true;
+      const done = document.getElementById("saved-offline");
+      if (done) done.hidden = false;
+      announce("Saved on this phone. It will be sent when you are back online.");
+      renderOutbox(await outbox.counts(user || undefined));
+    });
+  }
+
+  const flash = sessionStorage.getItem("pnapp.flash");
+  if (flash) {
+    sessionStorage.removeItem("pnapp.flash");
+    announce(flash);
+  }
+
+  /* The outbox on screen: what waits, what failed, and a Sync now button. */
+
+  const box = document.getElementById("outbox");
+
+  function renderOutbox(summary) {
+    if (!box) return;
+    const mine = (summary.entries || []).filter((e) => !user || e.user === String(user));
+    box.hidden = mine.length === 0;
+    if (box.hidden) return box.replaceChildren();
+    const waiting = mine.filter((e) => !e.error);
+    const failed = mine.filter((e) => e.error);
+    const parts = [];
+    if (waiting.length) {
+      const p = document.createElement("p");
+      p.textContent = waiting.length === 1
+        ? "1 session is saved on this phone, waiting to sync."
+        : `${waiting.length} sessions are saved on this phone, waiting to sync.`;
+      parts.push(p);
+      if (summary.needsLogin) {
+        const again = document.createElement("p");
+        again.append(Object.assign(document.createElement("a"), {
+          href: "/login?next=/", textContent: "Log in again to send them." }));
+        parts.push(again);
+      }
+      const list = document.createElement("ul");
+      for (const e of waiting) {
+        const li = document.createElement("li");
+        const before = e.create && e.create.before;
+        const after = (e.create && e.create.after) || (e.patch && e.patch.after);
+        li.textContent = (before ? `Before: pain ${before.pain}, stress ${before.stress}. ` : "") +
+          (after ? `After: pain ${after.pain}, stress ${after.stress}.` : "");
+        if (e.create && !e.create.after && !e.patch) {
+          li.append(Object.assign(document.createElement("a"), {
+            href: `/sessions/new?after=${encodeURIComponent(e.client_id)}`,
+            textContent: "Rate how you feel now" }));
+        }
+        li.append(Object.assign(document.createElement("span"), {
+          className: "tag", textContent: " (waiting to sync)" }));
+        list.append(li);
+      }
+      parts.push(list);
+      const button = Object.assign(document.createElement("button"), {
+        type: "button", className: "button", textContent: "Sync now" });
+      button.addEventListener("click", () => sync(true));
+      parts.push(button);
+    }
+    for (const e of failed) {
+      const p = document.createElement("p");
+      p.className = "error";
+      p.textContent = `A saved session could not be sent: ${e.error}`;
+      const discard = Object.assign(document.createElement("button"), {
+        type: "button", className: "button danger", textContent: "Discard it" });
+      discard.addEventListener("click", async () => {
+        await outbox.remove(e.client_id);
+        renderOutbox(await outbox.counts());
+      });
+      parts.push(p, discard);
+    }
+    box.replaceChildren(...parts);
+  }
+
+  function requestSync() {
+    if (!("serviceWorker" in navigator)) return;
+    navigator.serviceWorker.ready
+      .then((reg) => reg.sync && reg.sync.register("pnapp-outbox"))
+      .catch(() => {});
+  }
+
+  let timer = null;
+  async function sync(force = false) {
+    clearTimeout(timer);
+    const before = await outbox.counts();
+    if (!before.entries.length) return renderOutbox(before);
+    const result = await outbox.flush({ force });
+    if (result.sent.length) {
+      announce(result.sent.length === 1 ? "1 saved session was sent." :
+        `${result.sent.length} saved sessions were sent.`);
+    }
+    renderOutbox(result);
+    // Retry while something waits; the outbox itself spaces out the attempts.
+    if (result.waiting && !result.needsLogin) timer = setTimeout(() => sync(), 15000);
+  }
+
+  window.addEventListener("online", () => sync(true));
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") sync();
+  });
+  sync();
+})();
