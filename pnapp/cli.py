@@ -13,9 +13,47 @@ from flask_migrate import upgrade
 def init_app(app: Flask) -> None:
     @app.cli.command("init")
     def init_command():
-        """Prepare the instance folder and bring the database up to date."""
+        """Prepare the instance folder (keys) and bring the database up to date."""
+        from pnapp import push
+
         upgrade()
+        push.load_vapid(app)
         click.echo(f"Database ready; instance folder: {app.instance_path}")
+
+    @app.cli.command("vapid-keys")
+    def vapid_keys_command():
+        """Show the VAPID public key (made once in the instance folder when none is set)."""
+        from pnapp import push
+
+        click.echo(push.public_key(push.load_vapid(app)))
+
+    @app.cli.command("send-reminders")
+    @click.option("--now", "now_text", help="ISO 8601 instant to act as now (default: now)")
+    def send_reminders_command(now_text: str | None):
+        """Run one reminder pass: plan what is due, send it, record it."""
+        from datetime import datetime
+
+        from pnapp.reminders import send_due_reminders
+        from pnapp.timeutil import utcnow
+
+        now = datetime.fromisoformat(now_text.replace("Z", "+00:00")) if now_text else utcnow()
+        if now.tzinfo is None:
+            raise click.BadParameter("give an offset or Z", param_hint="--now")
+        report = send_due_reminders(now)
+        click.echo(
+            f"planned {report.planned}, sent {report.sent}, retried {report.retried}, "
+            f"failed {report.failed}, gone {report.gone}"
+        )
+
+    @app.cli.command("run-scheduler")
+    def run_scheduler_command():
+        """Run the reminder scheduler (one process for the whole installation)."""
+        import logging
+
+        from pnapp.scheduler import run_forever
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        run_forever(app)
 
     @app.cli.command("demo-data")
     @click.option("--email", default="demo@pnapp.example", show_default=True)

@@ -42,8 +42,13 @@ class Defaults:
         "image/svg+xml",
     ]
     COMPRESS_MIN_SIZE = 256
-    # Run the reminder scheduler inside this process (only the single-machine `run` does).
-    SCHEDULER_ENABLED = False
+    # Where notifications link to; scheduled jobs have no request to learn it from.
+    PUBLIC_URL = "http://127.0.0.1:5000"
+    # The contact push services may use about our messages (RFC 8292); must be real.
+    VAPID_SUBJECT = "mailto:admin@pnapp.example"
+    VAPID_PRIVATE_KEY = None
+    AFTER_NUDGE_HOURS = 3
+    SCHEDULER_INTERVAL_SECONDS = 60
     ENV = "development"
 
 

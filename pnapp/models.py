@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     select,
+    text,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -77,6 +78,9 @@ class User(UserMixin, db.Model):
     reminder_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     reminder_weekday: Mapped[int] = mapped_column(Integer, default=0)
     reminder_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    # The next weekly reminder instant (UTC), kept in step with the settings above so the
+    # scheduler finds due patients with one indexed range scan.
+    next_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # Part of the login cookie's id: raising it logs every other device out.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -95,6 +99,9 @@ class User(UserMixin, db.Model):
     )
     therapists: Mapped[list[Therapist]] = relationship(
         back_populates="patient", cascade="all, delete-orphan", passive_deletes=True
+    )
+    subscriptions: Mapped[list[PushSubscription]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
 
     # Accounts
@@ -181,11 +188,23 @@ class User(UserMixin, db.Model):
         if "time" in value:
             self.reminder_time = value["time"]
 
-    def update(self, data: dict[str, Any]) -> None:
+    def update(self, data: dict[str, Any], now: datetime | None = None) -> None:
         for key in ("display_name", "timezone", "weekly_goal", "reminder"):
             if key in data:
                 setattr(self, key, data[key].strip() if key == "display_name" else data[key])
+        self.schedule_reminder(now or utcnow())
         db.session.commit()
+
+    def schedule_reminder(self, now: datetime) -> None:
+        """Set next_reminder_at from the reminder settings, in the patient's zone."""
+        from pnapp.timeutil import next_weekly
+
+        if not (self.reminder_enabled and self.is_patient):
+            self.next_reminder_at = None
+            return
+        self.next_reminder_at = next_weekly(
+            now, self.timezone, self.reminder_weekday, self.reminder_time
+        )
 
     def delete_account(self) -> None:
         db.session.delete(self)
@@ -352,6 +371,13 @@ class MassageSession(db.Model):
         UniqueConstraint("patient_id", "client_id"),
         # Serves history and week counts: one patient's sessions by start time.
         Index("ix_massage_sessions_patient_started", "patient_id", "started_at", "id"),
+        # Serves the after-rating nudge: recent sessions still without after ratings.
+        Index(
+            "ix_massage_sessions_awaiting_after",
+            "started_at",
+            postgresql_where=text("after_pain IS NULL"),
+            sqlite_where=text("after_pain IS NULL"),
+        ),
         *(
             CheckConstraint(f"{p}_{m} BETWEEN 0 AND 10", name=f"{p}_{m}")
             for p in ("before", "after")
@@ -487,3 +513,84 @@ def request_digest(data: dict[str, Any]) -> str:
 
     text = json.dumps(canon(data), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+class PushSubscription(db.Model):
+    """One browser's Web Push subscription."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+    user: Mapped[User] = relationship(back_populates="subscriptions")
+
+    @classmethod
+    def store(cls, user: User, data: dict[str, Any]) -> bool:
+        """Save a subscription for this user; True when it is new. A known endpoint moves
+        to this user (the browser now belongs to whoever subscribed last)."""
+        found = db.session.scalar(select(cls).where(cls.endpoint == data["endpoint"]))
+        created = found is None
+        if created:
+            found = cls(endpoint=data["endpoint"])
+            db.session.add(found)
+        found.user_id = user.id
+        found.p256dh = data["keys"]["p256dh"]
+        found.auth = data["keys"]["auth"]
+        found.failures = 0
+        try:
+            db.session.commit()
+        except IntegrityError:
+            # Another request stored the same endpoint at the same moment: take it over.
+            db.session.rollback()
+            return cls.store(user, data) and False
+        return created
+
+    @classmethod
+    def forget(cls, user: User, endpoint: str) -> None:
+        db.session.execute(
+            cls.__table__.delete().where(cls.user_id == user.id, cls.endpoint == endpoint)
+        )
+        db.session.commit()
+
+    def info(self) -> dict[str, Any]:
+        """The shape pywebpush takes."""
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+
+
+class Delivery(db.Model):
+    """One notification to one person for one period, sent at most once.
+
+    UNIQUE(user_id, kind, period) is what makes a reminder exactly-once: a scheduler inserts
+    the row before sending, and a second scheduler's insert of the same row fails.
+    """
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(64))
+    # pending -> sending -> sent | failed | gone; sending returns to pending to retry.
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "period"),
+        # Serves the claim: due rows by state and time.
+        Index("ix_deliveries_state_next_attempt", "state", "next_attempt_at"),
+        CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed', 'gone')", name="state"),
+    )

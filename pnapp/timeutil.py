@@ -90,3 +90,20 @@ def week_bounds(instant: datetime, tz: str) -> tuple[datetime, datetime]:
 def to_utc_iso(value: datetime) -> str:
     """ISO 8601 in UTC with a Z, as every response gives times."""
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def next_weekly(now: datetime, tz: str, weekday: int, hhmm: str) -> datetime:
+    """The first instant after `now` at local `weekday` (0 = Monday) and `hhmm` in zone tz.
+
+    Computed from local wall time, never by adding 7 days in UTC, so 09:00 stays 09:00
+    across daylight-saving changes. A wall time that does not exist (spring forward) lands
+    an hour later; one that exists twice (fall back) is the first (fold=0).
+    """
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    monday = week_start(local_date(now, tz))
+    day = monday + timedelta(days=weekday)
+    while True:
+        candidate = datetime.combine(day, time(hour, minute), tzinfo=zone(tz)).astimezone(UTC)
+        if candidate > now:
+            return candidate
+        day += timedelta(days=7)

@@ -1,0 +1,62 @@
+"""Web Push subscriptions for reminders."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from pnapp import push
+from pnapp.api import ERROR, PREFIX, login_required
+from pnapp.errors import ApiError
+from pnapp.models import PushSubscription
+from pnapp.reminders import send_test
+from pnapp.schemas import (
+    PublicKeySchema,
+    PushTestSchema,
+    SubscriptionDeleteSchema,
+    SubscriptionSchema,
+)
+
+bp = Blueprint("api_push", __name__, url_prefix=f"{PREFIX}/push", description="Push reminders")
+
+
+@bp.get("/key")
+@bp.response(200, PublicKeySchema)
+def key():
+    """The VAPID application server key to subscribe with."""
+    return {"public_key": push.public_key(push.load_vapid(current_app))}
+
+
+@bp.post("/subscriptions")
+@login_required
+@bp.arguments(SubscriptionSchema)
+@bp.response(201, SubscriptionSchema)
+@bp.alt_response(200, schema=SubscriptionSchema, description="Already stored")
+@bp.alt_response(401, schema=ERROR)
+def subscribe(data):
+    """Store this browser's push subscription for the logged-in user."""
+    if not push.allowed_endpoint(data["endpoint"], current_app.config["PUSH_ALLOWED_HOSTS"]):
+        raise ApiError(422, fields={"endpoint": ["Not a push service this app sends to."]})
+    created = PushSubscription.store(current_user, data)
+    return data, 201 if created else 200
+
+
+@bp.delete("/subscriptions")
+@login_required
+@bp.arguments(SubscriptionDeleteSchema)
+@bp.response(204)
+@bp.alt_response(401, schema=ERROR)
+def unsubscribe(data):
+    """Forget this browser's subscription."""
+    PushSubscription.forget(current_user, data["endpoint"])
+
+
+@bp.post("/test")
+@login_required
+@bp.response(202, PushTestSchema)
+@bp.alt_response(401, schema=ERROR)
+def test():
+    """Send a test notification to each of the caller's devices."""
+    sent, failed = send_test(current_user)
+    return {"sent": sent, "failed": failed}

@@ -1,0 +1,44 @@
+"""The reminder scheduler: a thin APScheduler shell around send_due_reminders(now).
+
+It runs in exactly one process (`flask --app pnapp run-scheduler`), never inside web
+workers: every worker that started one would run every job again. Its only state is in our
+tables, so stopping, restarting or briefly running two is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from pnapp.reminders import send_due_reminders
+from pnapp.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def run_once(app: Flask) -> None:
+    with app.app_context():
+        report = send_due_reminders(utcnow())
+        if report.planned or report.sent or report.retried or report.failed:
+            log.info("reminders: %s", report)
+
+
+def run_forever(app: Flask) -> None:
+    interval = int(app.config["SCHEDULER_INTERVAL_SECONDS"])
+    scheduler = BlockingScheduler(timezone="UTC")
+    scheduler.add_job(
+        run_once,
+        "interval",
+        args=[app],
+        seconds=interval,
+        next_run_time=utcnow(),
+        id="reminders",
+        coalesce=True,
+        max_instances=1,
+        # The default grace of 1 s silently skips a run that starts a little late.
+        misfire_grace_time=interval,
+    )
+    log.info("reminder scheduler polling every %s s", interval)
+    scheduler.start()
