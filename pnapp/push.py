@@ -139,7 +139,7 @@ def send(
     topic: str,
     session: requests.Session,
     urgency: str = "normal",
-    timeout: float = TIMEOUT_S,
+    timeout: float | None = None,
 ) -> Outcome:
     """Send one message and say what happened."""
     try:
@@ -150,7 +150,7 @@ def send(
             vapid_claims={"sub": subject},  # fresh each call: pywebpush writes aud and exp in
             ttl=ttl,
             headers={"Topic": topic, "Urgency": urgency},
-            timeout=timeout,
+            timeout=timeout or TIMEOUT_S,
             requests_session=session,
         )
         return Outcome("sent", response.status_code)

@@ -37,6 +37,8 @@ AFTER_NUDGE = "after_nudge"
 LATE_LIMIT = timedelta(hours=6)
 LEASE = timedelta(minutes=10)
 BATCH = 500
+# Claimed rows are recorded a batch at a time, so a crash repeats at most this many pushes.
+SEND_BATCH = 64
 TTL = {WEEKLY: 12 * 3600, AFTER_NUDGE: 6 * 3600}
 TEXT = {
     WEEKLY: "Time for your weekly massage check-in",
@@ -210,13 +212,13 @@ def _insert_new(rows: list[dict]) -> int:
     stmt = dialect.insert(Delivery).on_conflict_do_nothing(
         index_elements=["user_id", "kind", "period"]
     )
-    return db.session.execute(stmt, rows).rowcount or 0
+    return len(db.session.execute(stmt.returning(Delivery.id), rows).all())
 
 
 # Sending: claim, send, record.
 
 
-def claim(now: datetime, limit: int = BATCH) -> list[int]:
+def claim(now: datetime, limit: int = SEND_BATCH) -> list[int]:
     """Mark up to `limit` due deliveries as ours (state sending, with a lease) and commit."""
     due = (
         select(Delivery.id)
@@ -249,6 +251,12 @@ def send_pending(now: datetime, report: Report | None = None, *, workers: int = 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         while ids := claim(now):
             deliveries = list(db.session.scalars(select(Delivery).where(Delivery.id.in_(ids))))
+            for delivery in [d for d in deliveries if now > _expires(d)]:
+                # Too late: the push service would drop it, and so do we.
+                delivery.state, delivery.lease_until = "failed", None
+                delivery.last_error = (delivery.last_error or "") + " (expired)"
+                deliveries.remove(delivery)
+                report.failed += 1
             subs = defaultdict(list)
             for sub in db.session.scalars(
                 select(PushSubscription).where(
@@ -300,8 +308,7 @@ def _record(now, deliveries, results, report: Report) -> None:
             wait = _backoff(
                 delivery.attempts, max((o.retry_after or 0 for o in outcomes), default=0)
             )
-            expires = delivery.due_at + timedelta(seconds=TTL.get(delivery.kind, 3600))
-            if now + wait > expires:
+            if now + wait > _expires(delivery):
                 delivery.state = "failed"
                 report.failed += 1
             else:
@@ -316,6 +323,10 @@ def _record(now, deliveries, results, report: Report) -> None:
         details = [o.detail or str(o.status) for o in outcomes if o.result != "sent"]
         delivery.last_error = "; ".join(details)[:500] or None
     db.session.commit()
+
+
+def _expires(delivery: Delivery) -> datetime:
+    return delivery.due_at + timedelta(seconds=TTL.get(delivery.kind, 3600))
 
 
 def _backoff(attempts: int, retry_after: float) -> timedelta:

@@ -22,6 +22,13 @@ from pnapp.models import User  # noqa: E402
 DB = os.environ.get("PNAPP_TEST_DB", "sqlite")
 PG_URL = os.environ.get("PNAPP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "correct horse battery"
+# The real push services, plus the local one the tests run (tests/pushservice.py).
+PUSH_HOSTS = (
+    "fcm.googleapis.com,*.push.apple.com,updates.push.services.mozilla.com,*.notify.windows.com,"
+    "127.0.0.1"
+)
+os.environ["PNAPP_PUSH_ALLOWED_HOSTS"] = PUSH_HOSTS  # for scheduler processes the tests start
+os.environ["PNAPP_VAPID_SUBJECT"] = "mailto:care@pnapp.example"
 
 
 def pytest_report_header(config):
@@ -229,3 +236,12 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.port}"
     server.shutdown()
+
+
+@pytest.fixture
+def push_service():
+    from tests.pushservice import PushService
+
+    service = PushService()
+    yield service
+    service.close()
