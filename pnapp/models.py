@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pnapp.errors import ApiError
 from pnapp.extensions import db
-from pnapp.timeutil import utcnow, week_bounds
+from pnapp.timeutil import local_date, utcnow, week_bounds
 
 MEASURES = ("pain", "stress", "numbness", "tingling", "weakness")
 REQUIRED_MEASURES = ("pain", "stress")
@@ -241,6 +241,22 @@ class User(UserMixin, db.Model):
                 MassageSession.started_at < end,
             )
         )
+
+    def progress(self, now: datetime, weeks: int = 12) -> dict[str, Any]:
+        """Weeks kept, streaks and relief (API.md, Progress), from one query."""
+        from pnapp.progress import relief_by_measure, weeks_kept
+        from pnapp.timeutil import local_midnight, week_start
+
+        rows = db.session.execute(
+            select(MassageSession.started_at, *RATING_COLUMNS).where(
+                MassageSession.patient_id == self.id
+            )
+        ).all()
+        kept = weeks_kept((r.started_at for r in rows), self.timezone, self.weekly_goal, now, weeks)
+        first_monday = week_start(local_date(now, self.timezone)) - timedelta(weeks=weeks - 1)
+        since = local_midnight(first_monday, self.timezone)
+        in_window = [r for r in rows if since <= r.started_at <= now]
+        return {"weekly_goal": self.weekly_goal, **kept, "relief": relief_by_measure(in_window)}
 
     def latest_unfinished_session(self, now: datetime, within_hours: int = 24):
         """The newest session still waiting for its after ratings, if it is recent."""
@@ -594,3 +610,8 @@ class Delivery(db.Model):
         Index("ix_deliveries_state_next_attempt", "state", "next_attempt_at"),
         CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed', 'gone')", name="state"),
     )
+
+
+RATING_COLUMNS = tuple(
+    getattr(MassageSession, f"{when}_{m}") for when in ("before", "after") for m in MEASURES
+)
