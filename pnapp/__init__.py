@@ -18,7 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
 
-    from pnapp import api, auth, cli, database, errors, pages, pwa
+    from pnapp import api, auth, care, cli, database, errors, pages, pwa
     from pnapp import config as settings
     from pnapp.extensions import api as smorest
     from pnapp.extensions import compress, csrf, db, migrate
@@ -36,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
     api.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(care.bp)
     app.register_blueprint(pwa.bp)
     cli.init_app(app)
     return app

@@ -25,9 +25,10 @@ from sqlalchemy import (
     func,
     select,
     text,
+    update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from pnapp.errors import ApiError
 from pnapp.extensions import db
@@ -170,6 +171,10 @@ class User(UserMixin, db.Model):
     @property
     def is_patient(self) -> bool:
         return self.role == "patient"
+
+    @property
+    def is_caregiver(self) -> bool:
+        return self.role == "caregiver"
 
     @property
     def reminder(self) -> dict[str, Any]:
@@ -610,6 +615,150 @@ class Delivery(db.Model):
         Index("ix_deliveries_state_next_attempt", "state", "next_attempt_at"),
         CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed', 'gone')", name="state"),
     )
+
+
+SCOPES = ("progress", "sessions", "notes", "alerts")
+DEFAULT_SCOPES = ["progress", "alerts"]
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Invite(db.Model):
+    """A one-time link a patient gives a caregiver. Only the token's hash is stored."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list] = mapped_column(JSON)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    patient: Mapped[User] = relationship()
+
+    @classmethod
+    def create(
+        cls, patient: User, scopes: list[str], days: int, now: datetime | None = None
+    ) -> tuple[Invite, str]:
+        """A new invite and its token (the token is shown once, never stored)."""
+        import secrets
+
+        now = now or utcnow()
+        token = secrets.token_urlsafe(32)
+        invite = cls(
+            patient_id=patient.id,
+            token_hash=hash_token(token),
+            scopes=sorted(set(scopes), key=SCOPES.index),
+            expires_at=now + timedelta(days=days),
+        )
+        db.session.add(invite)
+        db.session.commit()
+        return invite, token
+
+    @classmethod
+    def by_token(cls, token: str) -> Invite | None:
+        return db.session.scalar(select(cls).where(cls.token_hash == hash_token(token)))
+
+    def usable(self, now: datetime) -> bool:
+        return self.used_at is None and self.expires_at > now
+
+    @classmethod
+    def accept(cls, token: str, caregiver: User, now: datetime | None = None) -> CareShare:
+        """Use the invite once: a conditional UPDATE, so two caregivers racing with the same
+        link cannot both get in."""
+        now = now or utcnow()
+        invite = cls.by_token(token) if isinstance(token, str) else None
+        if invite is None:
+            raise ApiError(404, "That invitation link is not known.")
+        if not caregiver.is_caregiver:
+            raise ApiError(403, "Only a caregiver account can accept an invitation.")
+        claimed = db.session.execute(
+            update(cls)
+            .where(cls.id == invite.id, cls.used_at.is_(None), cls.expires_at > now)
+            .values(used_at=now)
+        ).rowcount
+        if claimed != 1:
+            db.session.rollback()
+            raise ApiError(
+                410, "That invitation link has expired or was already used. Ask for a new one."
+            )
+        share = db.session.scalar(
+            select(CareShare).where(
+                CareShare.patient_id == invite.patient_id, CareShare.caregiver_id == caregiver.id
+            )
+        )
+        if share is None:
+            share = CareShare(patient_id=invite.patient_id, caregiver_id=caregiver.id)
+            db.session.add(share)
+        share.scopes = list(invite.scopes)
+        db.session.commit()
+        return share
+
+
+class CareShare(db.Model):
+    """A patient lets a caregiver see some of their data (scopes), until either ends it."""
+
+    __tablename__ = "care_shares"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    caregiver_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    scopes: Mapped[list] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    patient: Mapped[User] = relationship(foreign_keys=[patient_id])
+    caregiver: Mapped[User] = relationship(foreign_keys=[caregiver_id])
+
+    __table_args__ = (UniqueConstraint("patient_id", "caregiver_id"),)
+
+    @classmethod
+    def visible_to(cls, user: User) -> list[CareShare]:
+        """A patient's caregivers, or a caregiver's patients."""
+        column = cls.patient_id if user.is_patient else cls.caregiver_id
+        return list(
+            db.session.scalars(
+                select(cls)
+                .where(column == user.id)
+                .order_by(cls.created_at, cls.id)
+                .options(selectinload(cls.patient), selectinload(cls.caregiver))
+            )
+        )
+
+    @classmethod
+    def of(cls, user: User, share_id: int) -> CareShare:
+        """A share this user is part of (either side), or 404."""
+        share = db.session.get(cls, share_id)
+        if share is None or user.id not in (share.patient_id, share.caregiver_id):
+            raise ApiError(404)
+        return share
+
+    @classmethod
+    def grant(cls, caregiver: User, patient_id: int, scope: str | None) -> CareShare:
+        """The caregiver's share of this patient if it holds `scope` (any share when None);
+        else a 404 that does not say whether the patient exists."""
+        share = db.session.scalar(
+            select(cls).where(cls.patient_id == patient_id, cls.caregiver_id == caregiver.id)
+        )
+        if share is None or (scope is not None and scope not in share.scopes):
+            raise ApiError(404)
+        return share
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+    def set_scopes(self, scopes: list[str]) -> None:
+        self.scopes = sorted(set(scopes), key=SCOPES.index)
+        db.session.commit()
+
+    def end(self) -> None:
+        db.session.delete(self)
+        db.session.commit()
 
 
 RATING_COLUMNS = tuple(

@@ -13,14 +13,18 @@ from flask_login import current_user, login_required
 
 from pnapp import labels
 from pnapp.assets import static_url
+from pnapp.care import caregiver_view
 from pnapp.errors import ApiError
 from pnapp.forms import load, to_json_shape
-from pnapp.models import ADJUNCTS, AREAS, HEAT_ADJUNCTS, MEASURES, MassageSession
+from pnapp.insights import progress_page
+from pnapp.models import ADJUNCTS, AREAS, HEAT_ADJUNCTS, MEASURES, CareShare, MassageSession
 from pnapp.pagination import session_page
 from pnapp.schemas import MePatchSchema, SessionInSchema, SessionPatchSchema
 from pnapp.timeutil import COMMON_ZONES, all_zones, utcnow, zone
 
 bp = Blueprint("pages", __name__)
+
+WEEK_CHOICES = (12, 26, 52)
 
 SESSION_FORM = {
     "lists": ("areas", "adjuncts"),
@@ -174,11 +178,40 @@ def settings():
     ), 422 if errors else 200
 
 
+@bp.get("/progress")
+@patient_page
+def progress():
+    """Weeks kept, relief, charts and what seems to help."""
+    weeks = request.args.get("weeks", 12, type=int)
+    weeks = weeks if weeks in WEEK_CHOICES else 12
+    return render_template(
+        "progress.html", choices=WEEK_CHOICES, **progress_page(current_user, utcnow(), weeks)
+    )
+
+
 @bp.get("/care")
 @login_required
 def care():
-    """A caregiver's patients."""
-    return render_template("care.html")
+    """A caregiver's patients, with this week's status where progress is shared."""
+    if current_user.is_patient:
+        return redirect(url_for("care.share"))
+    now = utcnow()
+    rows = [
+        {"share": s, "done": s.patient.sessions_in_week(now) if s.has("progress") else None}
+        for s in CareShare.visible_to(current_user)
+    ]
+    return render_template("care/list.html", rows=rows)
+
+
+@bp.get("/care/<int:patient_id>")
+@login_required
+def care_patient(patient_id: int):
+    """One patient, read-only, as far as the share allows."""
+    weeks = request.args.get("weeks", 12, type=int)
+    weeks = weeks if weeks in WEEK_CHOICES else 12
+    return render_template(
+        "care/patient.html", choices=WEEK_CHOICES, weeks=weeks, **caregiver_view(patient_id, weeks)
+    )
 
 
 @bp.record_once

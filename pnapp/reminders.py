@@ -21,16 +21,27 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import String, and_, cast, exists, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import selectinload
 
 from pnapp import push
 from pnapp.extensions import db
-from pnapp.models import Delivery, MassageSession, PushSubscription, User
-from pnapp.timeutil import iso_week_label, local_date, next_weekly, week_bounds
+from pnapp.models import CareShare, Delivery, MassageSession, PushSubscription, User
+from pnapp.timeutil import (
+    iso_week_label,
+    local_date,
+    local_midnight,
+    next_weekly,
+    week_bounds,
+    week_start,
+)
 
 log = logging.getLogger(__name__)
 
 WEEKLY = "weekly"
 AFTER_NUDGE = "after_nudge"
+MISSED_WEEK = "caregiver_missed_week"
+# Caregivers hear about a missed week on Monday morning in the patient's zone, not at midnight.
+MISSED_WEEK_ALERT_HOUR = 9
 
 # A weekly reminder found more than this late (scheduler down, zone changed) is skipped
 # rather than sent at an odd hour.
@@ -39,7 +50,7 @@ LEASE = timedelta(minutes=10)
 BATCH = 500
 # Claimed rows are recorded a batch at a time, so a crash repeats at most this many pushes.
 SEND_BATCH = 64
-TTL = {WEEKLY: 12 * 3600, AFTER_NUDGE: 6 * 3600}
+TTL = {WEEKLY: 12 * 3600, AFTER_NUDGE: 6 * 3600, MISSED_WEEK: 12 * 3600}
 TEXT = {
     WEEKLY: "Time for your weekly massage check-in",
     AFTER_NUDGE: "How do you feel after your massage? Tap to rate.",
@@ -61,7 +72,7 @@ class Report:
 def send_due_reminders(now: datetime) -> Report:
     """Plan what is due at `now`, then send everything claimable."""
     report = Report()
-    report.planned = plan_weekly(now) + plan_after_nudges(now)
+    report.planned = plan_weekly(now) + plan_after_nudges(now) + plan_missed_weeks(now)
     send_pending(now, report)
     return report
 
@@ -186,6 +197,65 @@ def plan_after_nudges(now: datetime, after: timedelta | None = None) -> int:
         )
         for sid, patient_id, started in found
     ]
+    planned = _insert_new(rows)
+    db.session.commit()
+    return planned
+
+
+def plan_missed_weeks(now: datetime) -> int:
+    """Tell caregivers holding the `alerts` scope when a patient's week ended with the goal
+    not met: once per caregiver, patient and week, on Monday morning in the patient's zone."""
+    shares = db.session.scalars(
+        select(CareShare)
+        .where(exists().where(PushSubscription.user_id == CareShare.caregiver_id))
+        .options(selectinload(CareShare.patient))
+    ).all()
+    due = []
+    for share in shares:
+        if not share.has("alerts"):
+            continue
+        patient = share.patient
+        this_monday = week_start(local_date(now, patient.timezone))
+        week_began = local_midnight(this_monday - timedelta(weeks=1), patient.timezone)
+        week_ended = local_midnight(this_monday, patient.timezone)
+        alert_at = week_ended + timedelta(hours=MISSED_WEEK_ALERT_HOUR)
+        # Only a week the share saw end, at a sensible hour.
+        if not (alert_at <= now <= alert_at + LATE_LIMIT) or share.created_at > week_ended:
+            continue
+        due.append((share, week_began, week_ended, alert_at))
+    if not due:
+        return 0
+    counts: dict[int, int] = defaultdict(int)
+    for patient_id, started in db.session.execute(
+        select(MassageSession.patient_id, MassageSession.started_at).where(
+            MassageSession.patient_id.in_({s.patient_id for s, *_ in due}),
+            MassageSession.started_at >= min(b for _, b, _, _ in due),
+            MassageSession.started_at < max(e for _, _, e, _ in due),
+        )
+    ):
+        for share, began, ended, _ in due:
+            if share.patient_id == patient_id and began <= started < ended:
+                counts[share.id] += 1
+    rows = []
+    for share, began, _, alert_at in due:
+        if counts[share.id] >= share.patient.weekly_goal:
+            continue
+        week = iso_week_label(local_date(began, share.patient.timezone))
+        name = share.patient.display_name
+        rows.append(
+            _delivery(
+                share.caregiver_id,
+                MISSED_WEEK,
+                f"{share.patient_id}:{week}",
+                alert_at,
+                payload(
+                    MISSED_WEEK,
+                    tag=f"missed-{share.patient_id}-{week.replace('-', '')}",
+                    path=f"/care/{share.patient_id}",
+                    body=f"{name} has no session recorded for last week.",
+                ),
+            )
+        )
     planned = _insert_new(rows)
     db.session.commit()
     return planned

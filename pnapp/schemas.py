@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import marshmallow as ma
 from marshmallow import fields, validate, validates, validates_schema
 
-from pnapp.models import ADJUNCTS, AREAS, ROLES
+from pnapp.models import ADJUNCTS, AREAS, DEFAULT_SCOPES, ROLES, SCOPES
 from pnapp.timeutil import is_valid_zone, to_utc_iso, utcnow
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
@@ -371,3 +371,50 @@ class ProgressQuerySchema(Schema):
         unknown = ma.EXCLUDE
 
     weeks = fields.Integer(load_default=12, validate=validate.Range(1, 104))
+
+
+# Caregivers
+
+
+def scope_list(**kwargs):
+    return fields.List(
+        fields.String(validate=validate.OneOf(SCOPES)),
+        validate=validate.Length(max=len(SCOPES)),
+        metadata={"uniqueItems": True},
+        **kwargs,
+    )
+
+
+class InviteInSchema(Schema):
+    scopes = scope_list(load_default=lambda: list(DEFAULT_SCOPES))
+    expires_in_days = fields.Integer(strict=True, load_default=7, validate=validate.Range(1, 30))
+
+
+class InviteSchema(Schema):
+    invite_url = fields.String()
+    expires_at = OutDateTime()
+
+
+class AcceptSchema(Schema):
+    token = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class PersonSchema(Schema):
+    id = fields.Integer()
+    display_name = fields.String()
+
+
+class ShareSchema(Schema):
+    id = fields.Integer()
+    patient = fields.Nested(PersonSchema)
+    caregiver = fields.Nested(PersonSchema)
+    scopes = fields.List(fields.String())
+    created_at = OutDateTime()
+
+
+class ShareListSchema(Schema):
+    items = fields.List(fields.Nested(ShareSchema))
+
+
+class SharePatchSchema(Schema):
+    scopes = scope_list(required=True)

@@ -1,0 +1,147 @@
+"""Caregivers: invites, shares, and a caregiver's read-only view of a patient."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from pnapp.api import ERROR, PREFIX, login_required, patient_required
+from pnapp.errors import ApiError
+from pnapp.models import CareShare, Invite
+from pnapp.pagination import session_page
+from pnapp.schemas import (
+    AcceptSchema,
+    InviteInSchema,
+    InviteSchema,
+    ProgressQuerySchema,
+    ProgressSchema,
+    SessionPageSchema,
+    SessionQuerySchema,
+    ShareListSchema,
+    SharePatchSchema,
+    ShareSchema,
+)
+from pnapp.timeutil import utcnow
+
+bp = Blueprint("api_shares", __name__, url_prefix=PREFIX, description="Caregivers")
+
+
+def caregiver_required(view):
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            raise ApiError(401)
+        if not current_user.is_caregiver:
+            raise ApiError(403, "Only a caregiver can do this.")
+        return view(*args, **kwargs)
+
+    wrapper.__name__, wrapper.__doc__ = view.__name__, view.__doc__
+    return wrapper
+
+
+@bp.post("/shares/invites")
+@patient_required
+@bp.arguments(InviteInSchema)
+@bp.response(201, InviteSchema)
+@bp.alt_response(401, schema=ERROR)
+@bp.alt_response(403, schema=ERROR)
+def invite(data):
+    """Make a one-time invitation link for a caregiver."""
+    if len(set(data["scopes"])) != len(data["scopes"]):
+        raise ApiError(422, fields={"scopes": ["Each scope may appear once."]})
+    created, token = Invite.create(current_user, data["scopes"], data["expires_in_days"])
+    return {
+        "invite_url": url_for("care.invite", token=token, _external=True),
+        "expires_at": created.expires_at,
+    }
+
+
+@bp.post("/shares/accept")
+@caregiver_required
+@bp.arguments(AcceptSchema)
+@bp.response(201, ShareSchema)
+@bp.alt_response(401, schema=ERROR)
+@bp.alt_response(403, schema=ERROR)
+@bp.alt_response(404, schema=ERROR, description="Unknown token")
+@bp.alt_response(410, schema=ERROR, description="Expired or already used")
+def accept(data):
+    """Accept an invitation as a caregiver."""
+    return Invite.accept(data["token"], current_user)
+
+
+@bp.get("/shares")
+@login_required
+@bp.response(200, ShareListSchema)
+@bp.alt_response(401, schema=ERROR)
+def shares():
+    """A patient's caregivers, or a caregiver's patients."""
+    return {"items": CareShare.visible_to(current_user)}
+
+
+@bp.route("/shares/<int:share_id>")
+class ShareItem(MethodView):
+    decorators = [login_required]
+
+    @bp.arguments(SharePatchSchema)
+    @bp.response(200, ShareSchema)
+    @bp.alt_response(401, schema=ERROR)
+    @bp.alt_response(403, schema=ERROR)
+    @bp.alt_response(404, schema=ERROR)
+    def patch(self, data, share_id):
+        """Change what a caregiver may see (the patient only)."""
+        share = CareShare.of(current_user, share_id)
+        if share.patient_id != current_user.id:
+            raise ApiError(403, "Only the patient can change what is shared.")
+        if len(set(data["scopes"])) != len(data["scopes"]):
+            raise ApiError(422, fields={"scopes": ["Each scope may appear once."]})
+        share.set_scopes(data["scopes"])
+        return share
+
+    @bp.response(204)
+    @bp.alt_response(401, schema=ERROR)
+    @bp.alt_response(404, schema=ERROR)
+    def delete(self, share_id):
+        """End a share; either side may, and access ends at once."""
+        CareShare.of(current_user, share_id).end()
+
+
+@bp.get("/patients/<int:patient_id>/progress")
+@caregiver_required
+@bp.arguments(ProgressQuerySchema, location="query")
+@bp.response(200, ProgressSchema)
+@bp.alt_response(401, schema=ERROR)
+@bp.alt_response(403, schema=ERROR)
+@bp.alt_response(404, schema=ERROR)
+def patient_progress(args, patient_id):
+    """A patient's progress, for a caregiver holding the `progress` scope."""
+    share = CareShare.grant(current_user, patient_id, "progress")
+    return share.patient.progress(utcnow(), args["weeks"])
+
+
+@bp.get("/patients/<int:patient_id>/sessions")
+@caregiver_required
+@bp.arguments(SessionQuerySchema, location="query")
+@bp.response(200, SessionPageSchema)
+@bp.alt_response(401, schema=ERROR)
+@bp.alt_response(403, schema=ERROR)
+@bp.alt_response(404, schema=ERROR)
+def patient_sessions(args, patient_id):
+    """A patient's sessions for a caregiver with `sessions`; notes only with `notes`."""
+    share = CareShare.grant(current_user, patient_id, "sessions")
+    items, next_cursor = session_page(share.patient, **args)
+    if not share.has("notes"):
+        items = [WithoutNotes(s) for s in items]
+    return {"items": items, "next_cursor": next_cursor}
+
+
+class WithoutNotes:
+    """A session as a caregiver without the `notes` scope sees it (nothing is written)."""
+
+    notes = None
+
+    def __init__(self, session):
+        self._session = session
+
+    def __getattr__(self, name):
+        return getattr(self._session, name)

@@ -1,0 +1,114 @@
+"""Pages for sharing with caregivers: the patient's /share, the caregiver's /care, and the
+invitation link."""
+
+from __future__ import annotations
+
+import segno
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from markupsafe import Markup
+
+from pnapp.errors import ApiError
+from pnapp.insights import progress_page
+from pnapp.models import DEFAULT_SCOPES, SCOPES, CareShare, Invite
+from pnapp.pagination import session_page
+from pnapp.timeutil import utcnow
+
+bp = Blueprint("care", __name__)
+
+SCOPE_WORDS = {
+    "progress": "Weeks kept and relief",
+    "sessions": "Each session's ratings",
+    "notes": "My notes",
+    "alerts": "Tell them when I miss a week",
+}
+
+
+def chosen_scopes() -> list[str]:
+    return [s for s in SCOPES if s in request.form.getlist("scopes")]
+
+
+@bp.route("/share", methods=["GET", "POST"])
+@login_required
+def share():
+    """The patient invites caregivers and manages who sees what."""
+    if not current_user.is_patient:
+        return redirect(url_for("pages.care"))
+    invite_url = qr = None
+    if request.method == "POST":
+        days = request.form.get("days", "7")
+        invite, token = Invite.create(
+            current_user, chosen_scopes(), int(days) if days in ("1", "7", "30") else 7
+        )
+        invite_url = url_for("care.invite", token=token, _external=True)
+        qr = Markup(
+            segno.make(invite_url, error="m").svg_inline(
+                scale=5, title="QR code of the invitation link"
+            )
+        )
+    return render_template(
+        "care/share.html",
+        shares=CareShare.visible_to(current_user),
+        invite_url=invite_url,
+        qr=qr,
+        scope_words=SCOPE_WORDS,
+        defaults=DEFAULT_SCOPES,
+    ), 201 if invite_url else 200
+
+
+@bp.post("/share/<int:share_id>")
+@login_required
+def change_share(share_id: int):
+    """Change a caregiver's scopes, or end the share."""
+    try:
+        found = CareShare.of(current_user, share_id)
+    except ApiError:
+        abort(404)
+    if request.form.get("action") == "end":
+        name = (
+            found.caregiver if found.patient_id == current_user.id else found.patient
+        ).display_name
+        found.end()
+        flash(f"Sharing with {name} has ended.")
+    elif found.patient_id == current_user.id:
+        found.set_scopes(chosen_scopes())
+        flash(f"Saved what {found.caregiver.display_name} can see.")
+    else:
+        abort(403)
+    return redirect(url_for("care.share" if current_user.is_patient else "pages.care"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def invite(token: str):
+    """The link a caregiver opens: sign up or log in, then accept."""
+    found = Invite.by_token(token)
+    if found is None:
+        return render_template("care/invite.html", problem="unknown"), 404
+    if not found.usable(utcnow()):
+        return render_template("care/invite.html", problem="gone"), 410
+    if request.method == "POST" and current_user.is_authenticated:
+        try:
+            made = Invite.accept(token, current_user)
+        except ApiError as err:
+            return render_template(
+                "care/invite.html", invite=found, problem=err.message
+            ), err.status
+        flash(f"You can now follow {made.patient.display_name}'s progress.")
+        return redirect(url_for("pages.care_patient", patient_id=made.patient_id))
+    return render_template("care/invite.html", invite=found, token=token, scope_words=SCOPE_WORDS)
+
+
+def caregiver_view(patient_id: int, weeks: int) -> dict:
+    """What a caregiver's share lets them see of one patient; 404 without a share."""
+    try:
+        found = CareShare.grant(current_user, patient_id, None)
+    except ApiError:
+        abort(404)
+    view = {"share": found, "patient": found.patient}
+    if found.has("progress"):
+        view.update(
+            progress_page(found.patient, utcnow(), weeks, whose=f"{found.patient.display_name}'s")
+        )
+    if found.has("sessions"):
+        view["recent"], _ = session_page(found.patient, limit=10)
+    return view

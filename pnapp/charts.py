@@ -1,0 +1,67 @@
+"""Server-rendered SVG charts: readable at 390 px, no script, with a text alternative."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from markupsafe import Markup, escape
+
+WIDTH, HEIGHT = 360, 190
+LEFT, RIGHT, TOP, BOTTOM = 30, 10, 12, 28
+
+
+@dataclass(frozen=True)
+class Point:
+    when: datetime
+    before: int
+    after: int | None
+
+
+def before_after_chart(points: list[Point], title: str, chart_id: str) -> Markup:
+    """Each session as a line from its before rating (open circle) to its after rating
+    (filled circle) on the 0-10 scale, oldest on the left."""
+    if not points:
+        return Markup("")
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_w / max(1, len(points) - 1) if len(points) > 1 else 0
+
+    def x(i: int) -> float:
+        return LEFT + (i * step if len(points) > 1 else plot_w / 2)
+
+    def y(value: int) -> float:
+        return TOP + plot_h * (1 - value / 10)
+
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-labelledby="{chart_id}-title" focusable="false">',
+        f'<title id="{chart_id}-title">{escape(title)}</title>',
+    ]
+    for value in (0, 5, 10):
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" '
+            f'y2="{y(value):.1f}"/>'
+        )
+        parts.append(
+            f'<text class="axis" x="{LEFT - 6}" y="{y(value) + 4:.1f}" '
+            f'text-anchor="end">{value}</text>'
+        )
+    for i, p in enumerate(points):
+        cx = x(i)
+        if p.after is not None:
+            kind = "better" if p.after < p.before else "worse" if p.after > p.before else "same"
+            parts.append(
+                f'<line class="change {kind}" x1="{cx:.1f}" x2="{cx:.1f}" '
+                f'y1="{y(p.before):.1f}" y2="{y(p.after):.1f}"/>'
+            )
+            parts.append(f'<circle class="after" cx="{cx:.1f}" cy="{y(p.after):.1f}" r="4"/>')
+        parts.append(f'<circle class="before" cx="{cx:.1f}" cy="{y(p.before):.1f}" r="4"/>')
+    first, last = points[0].when, points[-1].when
+    parts.append(f'<text class="axis" x="{LEFT}" y="{HEIGHT - 8}">{first:%-d %b}</text>')
+    if len(points) > 1:
+        parts.append(
+            f'<text class="axis" x="{WIDTH - RIGHT}" y="{HEIGHT - 8}" '
+            f'text-anchor="end">{last:%-d %b}</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
