@@ -97,11 +97,9 @@ def _clean_tables(app):
         db.session.remove()
         tables = [t.name for t in db.metadata.sorted_tables]
         with db.engine.begin() as conn:
-            if db.engine.dialect.name == "postgresql":
-                conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for name in reversed(tables):
-                    conn.execute(text(f"DELETE FROM {name}"))
+            # DELETE beats TRUNCATE on tables this small.
+            for name in reversed(tables):
+                conn.execute(text(f"DELETE FROM {name}"))
 
 
 @pytest.fixture

@@ -1,0 +1,344 @@
+"""Who may call what, for every route of the app, generated from its URL map.
+
+The callers: anonymous; alice, the patient whose data is at stake; bob_<scope>, a caregiver
+holding one scope of alice's; bob_ended, whose share alice ended; charlie, a caregiver of
+another patient. Denied callers get the documented status, and no denied response carries
+anything of alice's. A route missing from ROUTES fails the coverage test, so a new endpoint
+cannot escape this matrix.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from pnapp.extensions import db
+from pnapp.models import CareShare, Invite
+from tests.conftest import PASSWORD, Api, make_user
+from tests.helpers import session_body
+
+SCOPES = ("progress", "sessions", "notes", "alerts")
+CAREGIVERS = tuple(f"bob_{s}" for s in SCOPES)
+CALLERS = ("anon", "charlie", "bob_ended", *CAREGIVERS, "alice")  # alice last: she may delete
+SECRETS = ("SECRET-NOTE-4521", "Therapist-Zed", "alice@example.com")
+
+FCM = {
+    "endpoint": "https://fcm.googleapis.com/fcm/send/abc",
+    "keys": {"p256dh": "B" * 87, "auth": "A" * 22},
+}
+
+
+class World:
+    def __init__(self, app):
+        self.app = app
+        alice = make_user(app, "alice@example.com", "patient", name="Alice")
+        self.alice_id = alice.id
+        self.clients = {"anon": Api(app.test_client()), "alice": login(app, alice.email)}
+        api = self.clients["alice"]
+        self.session = api.post("/sessions", session_body(notes="SECRET-NOTE-4521")).get_json()
+        self.therapist = api.post("/therapists", {"name": "Therapist-Zed"}).get_json()
+        self.shares = {}
+        for scope in (*SCOPES, "ended"):
+            bob = make_user(app, f"bob_{scope}@example.com", "caregiver", name=f"Bob {scope}")
+            self.clients[f"bob_{scope}"] = login(app, bob.email)
+            token = (
+                api.post(
+                    "/shares/invites",
+                    {"scopes": [scope] if scope in SCOPES else ["progress", "sessions", "notes"]},
+                )
+                .get_json()["invite_url"]
+                .rsplit("/", 1)[-1]
+            )
+            share = self.clients[f"bob_{scope}"].post("/shares/accept", {"token": token})
+            self.shares[scope] = share.get_json()["id"]
+        api.delete(f"/shares/{self.shares['ended']}")
+        dave = make_user(app, "dave@example.com", "patient", name="Dave")
+        charlie = make_user(app, "charlie@example.com", "caregiver", name="Charlie")
+        self.clients["charlie"] = login(app, charlie.email)
+        dave_api = login(app, dave.email)
+        token = dave_api.post("/shares/invites", {}).get_json()["invite_url"].rsplit("/", 1)[-1]
+        self.clients["charlie"].post("/shares/accept", {"token": token})
+        self.invite_token = (
+            api.post("/shares/invites", {}).get_json()["invite_url"].rsplit("/", 1)[-1]
+        )
+
+    def fresh_invite(self) -> str:
+        api = self.clients["alice"]
+        return api.post("/shares/invites", {}).get_json()["invite_url"].rsplit("/", 1)[-1]
+
+
+def login(app, email: str) -> Api:
+    return Api(app.test_client()).login(email, PASSWORD)
+
+
+# Expected answers, by kind of route.
+OWN_API = {
+    "anon": 401,
+    "alice": (200, 201, 202, 204),
+    **dict.fromkeys(("charlie", "bob_ended", *CAREGIVERS), 403),
+}
+SELF_API = {
+    "anon": 401,
+    **dict.fromkeys(("alice", "charlie", "bob_ended", *CAREGIVERS), (200, 201, 202, 204)),
+}
+PATIENT_PAGE = {
+    "anon": "login",
+    "alice": (200, 302),
+    **dict.fromkeys(("charlie", "bob_ended", *CAREGIVERS), "care"),
+}
+LOGGED_IN_PAGE = {
+    "anon": "login",
+    **dict.fromkeys(("alice", "charlie", "bob_ended", *CAREGIVERS), (200, 302)),
+}
+PUBLIC = dict.fromkeys(CALLERS, (200, 201, 204, 302, 401, 409, 410, 422))
+
+
+def care_api(scope: str) -> dict:
+    return {
+        "anon": 401,
+        "alice": 403,
+        "charlie": 404,
+        "bob_ended": 404,
+        **{bob: 200 if bob == f"bob_{scope}" else 404 for bob in CAREGIVERS},
+    }
+
+
+def share_item(method: str) -> dict:
+    """PATCH/DELETE on bob_progress's share of alice."""
+    mine = 403 if method == "PATCH" else 204  # a caregiver may leave, not change scopes
+    return {
+        "anon": 401,
+        "alice": (200, 204, 404),
+        "charlie": 404,
+        "bob_ended": 404,
+        **{bob: mine if bob == "bob_progress" else 404 for bob in CAREGIVERS},
+    }
+
+
+S, T = "{session}", "{therapist}"
+ROUTES = {
+    ("/", "GET"): ("/", None, {**LOGGED_IN_PAGE, "anon": 200}),
+    ("/api/docs", "GET"): ("/api/docs", None, PUBLIC),
+    ("/api/openapi.json", "GET"): ("/api/openapi.json", None, PUBLIC),
+    ("/api/v1/auth/csrf", "GET"): ("/api/v1/auth/csrf", None, PUBLIC),
+    ("/api/v1/auth/login", "POST"): (
+        "/api/v1/auth/login",
+        {"email": "someone@example.com", "password": "wrong password"},
+        PUBLIC,
+    ),
+    ("/api/v1/auth/logout", "POST"): ("/api/v1/auth/logout", None, PUBLIC),
+    ("/api/v1/auth/register", "POST"): ("/api/v1/auth/register", {"email": "x"}, PUBLIC),
+    ("/api/v1/me", "GET"): ("/api/v1/me", None, SELF_API),
+    ("/api/v1/me", "PATCH"): ("/api/v1/me", {"weekly_goal": 2}, SELF_API),
+    ("/api/v1/me", "DELETE"): ("/api/v1/me", {"password": PASSWORD}, SELF_API),
+    ("/api/v1/patients/<int:patient_id>/progress", "GET"): (
+        "/api/v1/patients/{alice}/progress",
+        None,
+        care_api("progress"),
+    ),
+    ("/api/v1/patients/<int:patient_id>/sessions", "GET"): (
+        "/api/v1/patients/{alice}/sessions",
+        None,
+        care_api("sessions"),
+    ),
+    ("/api/v1/progress", "GET"): ("/api/v1/progress", None, OWN_API),
+    ("/api/v1/push/key", "GET"): ("/api/v1/push/key", None, PUBLIC),
+    ("/api/v1/push/subscriptions", "POST"): ("/api/v1/push/subscriptions", FCM, SELF_API),
+    ("/api/v1/push/subscriptions", "DELETE"): (
+        "/api/v1/push/subscriptions",
+        {"endpoint": FCM["endpoint"]},
+        SELF_API,
+    ),
+    ("/api/v1/push/test", "POST"): ("/api/v1/push/test", None, SELF_API),
+    ("/api/v1/sessions", "GET"): ("/api/v1/sessions", None, OWN_API),
+    ("/api/v1/sessions", "POST"): ("/api/v1/sessions", "new-session", OWN_API),
+    ("/api/v1/sessions/<int:session_id>", "GET"): (f"/api/v1/sessions/{S}", None, OWN_API),
+    ("/api/v1/sessions/<int:session_id>", "PATCH"): (
+        f"/api/v1/sessions/{S}",
+        {"duration_min": 45},
+        OWN_API,
+    ),
+    ("/api/v1/sessions/<int:session_id>", "DELETE"): (f"/api/v1/sessions/{S}", None, OWN_API),
+    ("/api/v1/shares", "GET"): ("/api/v1/shares", None, SELF_API),
+    ("/api/v1/shares/<int:share_id>", "PATCH"): (
+        "/api/v1/shares/{share}",
+        {"scopes": ["progress", "notes"]},
+        share_item("PATCH"),
+    ),
+    ("/api/v1/shares/<int:share_id>", "DELETE"): (
+        "/api/v1/shares/{share}",
+        None,
+        share_item("DELETE"),
+    ),
+    ("/api/v1/shares/accept", "POST"): (
+        "/api/v1/shares/accept",
+        "token",
+        {
+            "anon": 401,
+            "alice": 403,
+            **dict.fromkeys(("charlie", "bob_ended", *CAREGIVERS), (201, 410)),
+        },
+    ),
+    ("/api/v1/shares/invites", "POST"): ("/api/v1/shares/invites", {}, {**OWN_API, "alice": 201}),
+    ("/api/v1/therapists", "GET"): ("/api/v1/therapists", None, OWN_API),
+    ("/api/v1/therapists", "POST"): ("/api/v1/therapists", {"name": "New"}, OWN_API),
+    ("/api/v1/therapists/<int:therapist_id>", "GET"): (f"/api/v1/therapists/{T}", None, OWN_API),
+    ("/api/v1/therapists/<int:therapist_id>", "PATCH"): (
+        f"/api/v1/therapists/{T}",
+        {"phone": "555"},
+        OWN_API,
+    ),
+    ("/api/v1/therapists/<int:therapist_id>", "DELETE"): (f"/api/v1/therapists/{T}", None, OWN_API),
+    ("/care", "GET"): ("/care", None, {**LOGGED_IN_PAGE}),
+    ("/care/<int:patient_id>", "GET"): (
+        "/care/{alice}",
+        None,
+        {
+            "anon": "login",
+            "alice": 404,
+            "charlie": 404,
+            "bob_ended": 404,
+            **dict.fromkeys(CAREGIVERS, 200),
+        },
+    ),
+    ("/healthz", "GET"): ("/healthz", None, PUBLIC),
+    ("/history", "GET"): ("/history", None, PATIENT_PAGE),
+    ("/invite/<token>", "GET"): ("/invite/{token}", None, PUBLIC),
+    ("/invite/<token>", "POST"): ("/invite/{token}", {}, PUBLIC),
+    ("/login", "GET"): ("/login", None, PUBLIC),
+    ("/login", "POST"): ("/login", {"email": "someone@example.com", "password": "x"}, PUBLIC),
+    ("/logout", "POST"): ("/logout", {}, PUBLIC),
+    ("/manifest.webmanifest", "GET"): ("/manifest.webmanifest", None, PUBLIC),
+    ("/offline", "GET"): ("/offline", None, PUBLIC),
+    ("/progress", "GET"): ("/progress", None, PATIENT_PAGE),
+    ("/register", "GET"): ("/register", None, PUBLIC),
+    ("/register", "POST"): ("/register", {"email": "x"}, PUBLIC),
+    ("/sessions/<int:session_id>", "GET"): (f"/sessions/{S}", None, PATIENT_PAGE),
+    ("/sessions/<int:session_id>", "POST"): (
+        f"/sessions/{S}",
+        {"after.pain": "2", "after.stress": "2"},
+        PATIENT_PAGE,
+    ),
+    ("/sessions/<int:session_id>/delete", "GET"): (f"/sessions/{S}/delete", None, PATIENT_PAGE),
+    ("/sessions/<int:session_id>/delete", "POST"): (f"/sessions/{S}/delete", {}, PATIENT_PAGE),
+    ("/sessions/<int:session_id>/edit", "GET"): (f"/sessions/{S}/edit", None, PATIENT_PAGE),
+    ("/sessions/<int:session_id>/edit", "POST"): (
+        f"/sessions/{S}/edit",
+        {"before.pain": "3", "before.stress": "3"},
+        PATIENT_PAGE,
+    ),
+    ("/sessions/new", "GET"): ("/sessions/new", None, PATIENT_PAGE),
+    ("/sessions/new", "POST"): (
+        "/sessions/new",
+        {"before.pain": "3", "before.stress": "3", "client_id": "{uuid}"},
+        PATIENT_PAGE,
+    ),
+    ("/settings", "GET"): ("/settings", None, LOGGED_IN_PAGE),
+    ("/settings", "POST"): (
+        "/settings",
+        {"display_name": "Someone", "timezone": "UTC"},
+        LOGGED_IN_PAGE,
+    ),
+    ("/share", "GET"): ("/share", None, {**PATIENT_PAGE}),
+    ("/share", "POST"): (
+        "/share",
+        {"scopes": "progress", "days": "7"},
+        {**PATIENT_PAGE, "alice": 201},
+    ),
+    ("/share/<int:share_id>", "POST"): (
+        "/share/{share}",
+        {"action": "save", "scopes": "progress"},
+        {
+            "anon": "login",
+            "alice": 302,
+            "charlie": 404,
+            "bob_ended": 404,
+            **{bob: 403 if bob == "bob_progress" else 404 for bob in CAREGIVERS},
+        },
+    ),
+    ("/shell/session", "GET"): ("/shell/session", None, PUBLIC),
+    ("/static/<path:filename>", "GET"): ("/static/css/app.css", None, PUBLIC),
+    ("/sw.js", "GET"): ("/sw.js", None, PUBLIC),
+}
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    return {
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_every_route_of_the_app_is_in_the_matrix(app):
+    missing = app_routes(app) - set(ROUTES)
+    assert not missing, f"add these routes to ROUTES: {sorted(missing)}"
+    assert not set(ROUTES) - app_routes(app), "ROUTES names routes that no longer exist"
+    assert len(ROUTES) >= 60
+
+
+@pytest.mark.parametrize("route", sorted(ROUTES), ids=lambda r: f"{r[1]} {r[0]}")
+def test_each_caller_gets_the_expected_answer_and_nothing_of_alices(app, route):
+    import uuid
+
+    world = World(app)
+    path_template, body, expected = ROUTES[route]
+    method = route[1]
+    for caller in CALLERS:
+        api = world.clients[caller]
+        path = path_template.format(
+            session=world.session["id"],
+            therapist=world.therapist["id"],
+            alice=world.alice_id,
+            share=world.shares["progress"],
+            token=world.invite_token,
+        )
+        payload = body
+        if body == "new-session":
+            payload = session_body()
+        elif body == "token":
+            payload = {"token": world.fresh_invite()}
+        elif isinstance(body, dict):
+            payload = {
+                k: v.replace("{uuid}", str(uuid.uuid4())) if isinstance(v, str) else v
+                for k, v in body.items()
+            }
+        response = send(api, method, path, payload)
+        want = expected[caller]
+        got = response.status_code
+        if want == "login":
+            assert got == 302 and "/login" in response.location, (caller, got)
+        elif want == "care":
+            assert got == 302 and response.location.endswith("/care"), (caller, got)
+        else:
+            allowed = want if isinstance(want, tuple) else (want,)
+            assert got in allowed, (caller, got, response.get_data(as_text=True)[:300])
+        assert got < 500
+        text = response.get_data(as_text=True)
+        if caller != "alice":
+            may_see_notes = False  # no single-scope caregiver sees sessions and notes
+            leaked = [
+                s for s in SECRETS if s in text and not (s == "SECRET-NOTE-4521" and may_see_notes)
+            ]
+            assert not leaked, (caller, leaked)
+
+
+def send(api: Api, method: str, path: str, payload):
+    if path.startswith("/api/"):
+        return (
+            api.request(method, path.removeprefix("/api/v1"), payload)
+            if path.startswith("/api/v1")
+            else api.client.open(path, method=method)
+        )
+    headers = {}
+    if method != "GET":
+        headers["X-CSRFToken"] = api.csrf_token()
+    return api.client.open(path, method=method, data=payload, headers=headers)
+
+
+def test_the_matrix_world_is_what_it_claims(app):
+    world = World(app)
+    with app.app_context():
+        scopes = sorted(tuple(s.scopes) for s in db.session.query(CareShare))
+        assert len(scopes) == 5  # four bobs and charlie; bob_ended's share is gone
+        assert db.session.query(Invite).filter(Invite.used_at.is_(None)).count() == 1
+    assert world.clients["bob_ended"].get("/shares").get_json()["items"] == []

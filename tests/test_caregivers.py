@@ -1,0 +1,245 @@
+"""Caregivers: invited once, see only what they were given, and lose it at once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from pnapp.extensions import db
+from pnapp.models import CareShare, Delivery, Invite, User, hash_token
+from pnapp.reminders import send_due_reminders
+from tests.conftest import Api, make_user
+from tests.helpers import iso, session_body
+
+
+def invite(api: Api, **body) -> str:
+    response = api.post("/shares/invites", body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["invite_url"].rsplit("/", 1)[-1]
+
+
+def share_with(alice_api: Api, bob_api: Api, scopes: list[str]) -> dict:
+    token = invite(alice_api, scopes=scopes)
+    response = bob_api.post("/shares/accept", {"token": token})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def test_an_invitation_is_a_one_time_link_stored_only_as_a_hash(app, as_alice, alice):
+    response = as_alice.post("/shares/invites", {})
+    assert response.status_code == 201
+    body = response.get_json()
+    assert "/invite/" in body["invite_url"] and body["expires_at"].endswith("Z")
+    token = body["invite_url"].rsplit("/", 1)[-1]
+    assert len(token) >= 40
+    with app.app_context():
+        stored = db.session.query(Invite).one()
+        assert stored.token_hash == hash_token(token) and token not in str(stored.__dict__)
+        assert stored.scopes == ["progress", "alerts"]  # the default
+        expires = stored.expires_at - stored.created_at
+        assert timedelta(days=7) - timedelta(seconds=5) < expires <= timedelta(days=7)
+
+
+def test_a_caregiver_accepts_once_and_sees_the_share_from_both_sides(as_alice, as_bob, alice, bob):
+    token = invite(as_alice, scopes=["progress", "sessions"], expires_in_days=2)
+    share = as_bob.post("/shares/accept", {"token": token}).get_json()
+    assert share["patient"] == {"id": alice.id, "display_name": "Alice"}
+    assert share["caregiver"] == {"id": bob.id, "display_name": "Bob"}
+    assert share["scopes"] == ["progress", "sessions"]
+    again = as_bob.post("/shares/accept", {"token": token})
+    assert again.status_code == 410 and again.get_json()["error"]["code"] == "gone"
+    assert as_alice.get("/shares").get_json()["items"] == [share]
+    assert as_bob.get("/shares").get_json()["items"] == [share]
+
+
+def test_an_expired_unknown_or_patients_own_acceptance_changes_nothing(
+    app, as_alice, as_bob, alice
+):
+    token = invite(as_alice)
+    assert as_alice.post("/shares/accept", {"token": token}).status_code == 403
+    assert as_bob.post("/shares/accept", {"token": "no-such-token"}).status_code == 404
+    with app.app_context():
+        db.session.query(Invite).update({"expires_at": datetime.now(UTC) - timedelta(minutes=1)})
+        db.session.commit()
+    assert as_bob.post("/shares/accept", {"token": token}).status_code == 410
+    with app.app_context():
+        assert db.session.query(CareShare).count() == 0
+        assert db.session.query(Invite).one().used_at is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"scopes": ["everything"]},
+        {"scopes": ["notes", "notes"]},
+        {"expires_in_days": 0},
+        {"expires_in_days": 31},
+        {"scopes": "progress"},
+        {"note": "x"},
+    ],
+)
+def test_invalid_invitations_are_refused(as_alice, body):
+    assert as_alice.post("/shares/invites", body).status_code == 422
+
+
+def test_only_patients_invite(as_bob):
+    assert as_bob.post("/shares/invites", {}).status_code == 403
+
+
+def test_scopes_decide_what_a_caregiver_sees(as_alice, as_bob, alice):
+    as_alice.post("/sessions", session_body(notes="private words", after={"pain": 2, "stress": 2}))
+    share = share_with(as_alice, as_bob, ["progress"])
+    assert as_bob.get(f"/patients/{alice.id}/progress").status_code == 200
+    assert as_bob.get(f"/patients/{alice.id}/sessions").status_code == 404
+    as_alice.patch(f"/shares/{share['id']}", {"scopes": ["sessions"]})
+    assert as_bob.get(f"/patients/{alice.id}/progress").status_code == 404
+    sessions = as_bob.get(f"/patients/{alice.id}/sessions").get_json()["items"]
+    assert sessions[0]["before"]["pain"] == 6 and sessions[0]["notes"] is None
+    as_alice.patch(f"/shares/{share['id']}", {"scopes": ["sessions", "notes"]})
+    assert as_bob.get(f"/patients/{alice.id}/sessions").get_json()["items"][0]["notes"] == (
+        "private words"
+    )
+
+
+def test_a_caregiver_cannot_change_scopes_or_anything_of_the_patients(as_alice, as_bob, alice):
+    s = as_alice.post("/sessions", session_body()).get_json()
+    share = share_with(as_alice, as_bob, ["progress", "sessions", "notes", "alerts"])
+    assert as_bob.patch(f"/shares/{share['id']}", {"scopes": ["notes"]}).status_code == 403
+    assert as_bob.patch(f"/sessions/{s['id']}", {"notes": "x"}).status_code == 403
+    assert as_bob.delete(f"/sessions/{s['id']}").status_code == 403
+    assert as_bob.post("/sessions", session_body()).status_code == 403
+    assert as_alice.get(f"/sessions/{s['id']}").get_json() == s
+
+
+@pytest.mark.parametrize("who_ends", ["patient", "caregiver"])
+def test_ending_a_share_ends_access_at_once(as_alice, as_bob, alice, who_ends, app):
+    share = share_with(as_alice, as_bob, ["progress", "sessions"])
+    ender = as_alice if who_ends == "patient" else as_bob
+    assert ender.delete(f"/shares/{share['id']}").status_code == 204
+    assert as_bob.get(f"/patients/{alice.id}/progress").status_code == 404
+    assert as_bob.get(f"/patients/{alice.id}/sessions").status_code == 404
+    assert as_bob.get("/shares").get_json()["items"] == []
+    page = as_bob.client.get(f"/care/{alice.id}")
+    assert page.status_code == 404 and "Alice" not in page.get_data(as_text=True)
+
+
+def test_a_stranger_cannot_touch_a_share(as_alice, as_bob, app):
+    share = share_with(as_alice, as_bob, ["progress"])
+    carol = make_user(app, "carol@example.com", "caregiver")
+    as_carol = Api(app.test_client()).login(carol.email)
+    assert as_carol.delete(f"/shares/{share['id']}").status_code == 404
+    assert as_carol.patch(f"/shares/{share['id']}", {"scopes": []}).status_code == 404
+
+
+def test_the_caregiver_pages_show_this_week_and_only_what_is_shared(as_alice, as_bob, alice):
+    as_alice.post("/sessions", session_body(notes="private words", after={"pain": 2, "stress": 2}))
+    share = share_with(as_alice, as_bob, ["progress"])
+    listing = as_bob.client.get("/care").get_data(as_text=True)
+    assert "Alice" in listing and "1 of 1 this week" in listing
+    page = as_bob.client.get(f"/care/{alice.id}").get_data(as_text=True)
+    assert "Weeks kept" in page and "Recent sessions" not in page
+    assert "private words" not in page
+    as_alice.patch(f"/shares/{share['id']}", {"scopes": ["sessions"]})
+    page = as_bob.client.get(f"/care/{alice.id}").get_data(as_text=True)
+    assert "Recent sessions" in page and "Weeks kept" not in page
+    assert "private words" not in page
+
+
+def test_the_invitation_page_leads_a_new_caregiver_through_sign_up(app, as_alice):
+    from tests.test_pages import Browser, text
+
+    token = invite(as_alice)
+    browser = Browser(app.test_client())
+    landing = text(browser.get(f"/invite/{token}"))
+    assert "Alice invites you" in landing and "Weeks kept and relief" in landing
+    signed_up = browser.submit(
+        f"/register?next=/invite/{token}&role=caregiver",
+        {
+            "display_name": "Bea",
+            "email": "bea@example.com",
+            "password": "long enough pw",
+            "role": "caregiver",
+            "timezone": "America/Toronto",
+        },
+        follow=False,
+    )
+    assert signed_up.location == f"/invite/{token}"
+    accepted = browser.submit(f"/invite/{token}", {})
+    assert "You can now follow Alice" in text(accepted)
+    assert browser.get(f"/invite/{token}").status_code == 410
+    assert browser.get("/invite/unknown-token").status_code == 404
+
+
+def test_the_share_page_makes_a_link_with_a_qr_code_and_manages_caregivers(app, as_alice, as_bob):
+    from tests.test_pages import Browser, html, text, token
+
+    browser = Browser(app.test_client())
+    browser.submit("/login", {"email": "alice@example.com", "password": "correct horse battery"})
+    made = browser.submit("/share", {"scopes": ["progress", "notes"], "days": "1"})
+    assert made.status_code == 201
+    assert "<svg" in html(made) and "/invite/" in html(made)
+    with app.app_context():
+        assert db.session.query(Invite).one().scopes == ["progress", "notes"]
+    share_with(as_alice, as_bob, ["progress"])
+    page = text(browser.get("/share"))
+    assert "Bob" in page
+    share_id = as_alice.get("/shares").get_json()["items"][0]["id"]
+    ended = browser.client.post(
+        f"/share/{share_id}",
+        data={"csrf_token": token(html(made)), "action": "end"},
+        follow_redirects=True,
+    )
+    assert "Sharing with Bob has ended." in text(ended)
+    assert as_bob.get("/shares").get_json()["items"] == []
+
+
+def test_a_caregiver_with_alerts_hears_once_when_a_week_is_missed(
+    app, as_alice, as_bob, alice, push_service
+):
+    share = share_with(as_alice, as_bob, ["alerts"])
+    sub = push_service.subscriber("bob-phone")
+    assert as_bob.post("/push/subscriptions", sub.subscription()).status_code == 201
+    with app.app_context():
+        db.session.query(CareShare).update({"created_at": datetime(2026, 11, 1, tzinfo=UTC)})
+        db.session.commit()
+    # Alice (Toronto) had no session in the week of 9-15 November 2026.
+    monday_9am = datetime(2026, 11, 16, 14, tzinfo=UTC)
+    with app.app_context():
+        send_due_reminders(monday_9am - timedelta(minutes=5))
+        assert push_service.messages == []
+        for minutes in (1, 5, 90):
+            send_due_reminders(monday_9am + timedelta(minutes=minutes))
+    [message] = push_service.messages
+    note = message.payload["notification"]
+    assert note["body"] == "Alice has no session recorded for last week."
+    assert note["navigate"].endswith(f"/care/{alice.id}")
+    with app.app_context():
+        [d] = db.session.query(Delivery).all()
+        assert (d.kind, d.period, d.state) == (
+            "caregiver_missed_week",
+            f"{alice.id}:2026-W46",
+            "sent",
+        )
+    assert share["scopes"] == ["alerts"]
+
+
+def test_no_alert_for_a_kept_week_or_without_the_alerts_scope(
+    app, as_alice, as_bob, alice, push_service
+):
+    share = share_with(as_alice, as_bob, ["progress"])
+    sub = push_service.subscriber("bob-phone")
+    as_bob.post("/push/subscriptions", sub.subscription())
+    with app.app_context():
+        db.session.query(CareShare).update({"created_at": datetime(2026, 11, 1, tzinfo=UTC)})
+        db.session.commit()
+    monday_9am = datetime(2026, 11, 16, 14, tzinfo=UTC)
+    with app.app_context():
+        send_due_reminders(monday_9am + timedelta(minutes=1))
+    assert push_service.messages == []
+    as_alice.patch(f"/shares/{share['id']}", {"scopes": ["alerts"]})
+    as_alice.post("/sessions", session_body(started_at=iso(datetime(2026, 11, 12, 15, tzinfo=UTC))))
+    with app.app_context():
+        send_due_reminders(monday_9am + timedelta(minutes=2))
+        assert db.session.get(User, alice.id).weekly_goal == 1
+    assert push_service.messages == []
