@@ -18,7 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
 
-    from pnapp import api, auth, care, cli, database, errors, pages, pwa
+    from pnapp import api, auth, care, cli, database, errors, pages, pwa, security
     from pnapp import config as settings
     from pnapp.extensions import api as smorest
     from pnapp.extensions import compress, csrf, db, migrate
@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     smorest.init_app(app)
     auth.init_app(app)
     errors.register(app)
+    security.init_app(app)
 
     api.init_app(app)
     app.register_blueprint(auth.bp)

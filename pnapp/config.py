@@ -50,6 +50,8 @@ class Defaults:
     AFTER_NUDGE_HOURS = 3
     SCHEDULER_INTERVAL_SECONDS = 60
     ENV = "development"
+    # Set PNAPP_TRUST_PROXY=true behind exactly one reverse proxy (X-Forwarded-*).
+    TRUST_PROXY = False
 
 
 def database_url(instance_path: str) -> str:

@@ -1,0 +1,65 @@
+"""Security headers, and what a proxy may tell us."""
+
+from __future__ import annotations
+
+import pytest
+
+from pnapp import create_app
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/login",
+        "/api/v1/me",
+        "/api/openapi.json",
+        "/static/css/app.css",
+        "/sw.js",
+        "/no-such-page",
+    ],
+)
+def test_every_response_carries_the_security_headers(client, path):
+    headers = client.get(path).headers
+    csp = headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert "camera=()" in headers["Permissions-Policy"]
+    assert "Strict-Transport-Security" not in headers  # plain HTTP here
+
+
+def test_hsts_is_sent_over_https(client):
+    response = client.get("/login", base_url="https://pnapp.example")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def test_forwarded_proto_is_believed_only_when_configured(app, db_url):
+    forwarded = {"X-Forwarded-Proto": "https"}
+    assert (
+        "Strict-Transport-Security"
+        not in app.test_client().get("/login", headers=forwarded).headers
+    )
+    trusting = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "x", "TRUST_PROXY": True}
+    )
+    assert (
+        "Strict-Transport-Security"
+        in trusting.test_client().get("/login", headers=forwarded).headers
+    )
+
+
+def test_pages_have_no_inline_scripts_or_styles(client):
+    import re
+
+    for path in ("/", "/login", "/register", "/offline", "/shell/session"):
+        html = client.get(path).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html), path
+        assert " style=" not in html and "<style" not in html, path
+
+
+def test_the_session_cookie_is_httponly_and_samesite(anon, alice):
+    response = anon.post("/auth/login", {"email": alice.email, "password": "correct horse battery"})
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
