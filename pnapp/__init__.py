@@ -18,7 +18,18 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
 
-    from pnapp import api, auth, care, cli, database, errors, pages, pwa, security
+    from pnapp import (
+        api,
+        auth,
+        care,
+        cli,
+        database,
+        errors,
+        pages,
+        pwa,
+        security,
+        therapists,
+    )
     from pnapp import config as settings
     from pnapp.extensions import api as smorest
     from pnapp.extensions import compress, csrf, db, migrate
@@ -38,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(care.bp)
+    app.register_blueprint(therapists.bp)
     app.register_blueprint(pwa.bp)
     cli.init_app(app)
     return app

@@ -256,6 +256,20 @@ ROUTES = {
         },
     ),
     ("/shell/session", "GET"): ("/shell/session", None, PUBLIC),
+    ("/guide", "GET"): ("/guide", None, PUBLIC),
+    ("/therapists", "GET"): ("/therapists", None, PATIENT_PAGE),
+    ("/therapists", "POST"): ("/therapists", {"name": "Another"}, PATIENT_PAGE),
+    ("/therapists/<int:therapist_id>", "GET"): (f"/therapists/{T}", None, PATIENT_PAGE),
+    ("/therapists/<int:therapist_id>", "POST"): (
+        f"/therapists/{T}",
+        {"name": "Renamed"},
+        PATIENT_PAGE,
+    ),
+    ("/therapists/<int:therapist_id>/summary", "GET"): (
+        f"/therapists/{T}/summary",
+        None,
+        PATIENT_PAGE,
+    ),
     ("/static/<path:filename>", "GET"): ("/static/css/app.css", None, PUBLIC),
     ("/sw.js", "GET"): ("/sw.js", None, PUBLIC),
 }

@@ -31,6 +31,22 @@
     }
   }
 
+  /* Heat safety: announced the first time heat is ticked, and dismissible once read. */
+  const heatNote = document.getElementById("heat-note");
+  if (heatNote) {
+    let announced = false;
+    document.querySelectorAll("input[data-heat]").forEach((box) =>
+      box.addEventListener("change", () => {
+        if (box.checked && !announced && !heatNote.hidden) {
+          announced = true;
+          announce(heatNote.querySelector("p").textContent);
+        }
+      }));
+    heatNote.querySelector("[data-dismiss-heat]").addEventListener("click", () => {
+      heatNote.hidden = true;
+    });
+  }
+
   /* Logging out forgets who was logged in. */
   document.querySelectorAll("form[data-logout]").forEach((form) =>
     form.addEventListener("submit", () => localStorage.removeItem("pnapp.user")));

@@ -1,0 +1,149 @@
+"""Pages for the patient's therapist notebook, the visit summary, and the guide."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from pnapp.errors import ApiError
+from pnapp.extensions import db
+from pnapp.forms import load, to_json_shape
+from pnapp.insights import what_helps
+from pnapp.models import MassageSession, Therapist
+from pnapp.pages import patient_page
+from pnapp.schemas import TherapistInSchema
+from pnapp.timeutil import utcnow
+
+bp = Blueprint("therapists", __name__)
+
+# The phone-screening checklist, in our words, from the advice to call a therapist first.
+QUESTIONS = {
+    "knows_pn": (
+        "Did they know what peripheral neuropathy is?",
+        "Many massage places do not. Someone who knows it will adjust pressure and "
+        "avoid areas you cannot feel well.",
+    ),
+    "approach": (
+        "How would they treat it? (their answer, in your words)",
+        "A good answer talks about gentle work on the areas with symptoms and about "
+        "checking in with you as they go.",
+    ),
+    "asked_symptom_areas": (
+        "Did they ask where your symptoms are?",
+        "A good therapist asks whether it is your feet and lower legs, "
+        "your hands and lower arms, or most of your body.",
+    ),
+}
+
+
+def therapist_form(form) -> dict:
+    data = to_json_shape(form)
+    certified = data.pop("certified", "")
+    data["certified"] = {"yes": True, "no": False}.get(certified)
+    screening = data.pop("screening", {})
+    asked = screening.get("asked_symptom_areas")
+    data["screening"] = {
+        "knows_pn": screening.get("knows_pn") or None,
+        "asked_symptom_areas": {"yes": True, "no": False}.get(asked),
+        "approach": screening.get("approach") or None,
+    }
+    for key in ("phone", "credential", "notes"):
+        data.setdefault(key, None)
+    return data
+
+
+def own_or_404(therapist_id: int) -> Therapist:
+    try:
+        return current_user.own_therapist(therapist_id)
+    except ApiError:
+        abort(404)
+
+
+@bp.route("/therapists", methods=["GET", "POST"])
+@patient_page
+def index():
+    """The notebook: each therapist with sessions so far and the average pain change."""
+    errors, form = {}, {}
+    if request.method == "POST":
+        form = therapist_form(request.form)
+        data, errors = load(TherapistInSchema(), form)
+        if data:
+            made = Therapist.create(current_user, data)
+            flash(f"{made.name} was added.")
+            back = request.args.get("back")
+            if back == "new-session":
+                return redirect(url_for("pages.new_session"))
+            return redirect(url_for("therapists.index"))
+    return render_template(
+        "therapists/index.html",
+        therapists=Therapist.with_stats(current_user),
+        questions=QUESTIONS,
+        errors=errors,
+        form=form,
+    ), 422 if errors else 200
+
+
+@bp.route("/therapists/<int:therapist_id>", methods=["GET", "POST"])
+@patient_page
+def edit(therapist_id: int):
+    """Change a therapist's details and screening answers, or remove them."""
+    therapist = own_or_404(therapist_id)
+    errors, form = {}, None
+    if request.method == "POST":
+        if request.form.get("action") == "delete":
+            therapist.delete()
+            flash("The therapist was removed. Their sessions stay.")
+            return redirect(url_for("therapists.index"))
+        form = therapist_form(request.form)
+        data, errors = load(TherapistInSchema(), form)
+        if data:
+            therapist.update(data)
+            flash("Saved.")
+            return redirect(url_for("therapists.index"))
+    return render_template(
+        "therapists/edit.html",
+        therapist=therapist.with_own_stats(),
+        questions=QUESTIONS,
+        errors=errors,
+        form=form,
+    ), 422 if errors else 200
+
+
+@bp.get("/therapists/<int:therapist_id>/summary")
+@patient_page
+def summary(therapist_id: int):
+    """A one-page summary to show or print for the therapist."""
+    therapist = own_or_404(therapist_id)
+    recent = list(
+        db.session.scalars(
+            select(MassageSession)
+            .where(MassageSession.patient_id == current_user.id)
+            .order_by(MassageSession.started_at.desc(), MassageSession.id.desc())
+            .limit(6)
+        )
+    )
+    areas = sorted({a for s in recent for a in s.areas})
+    all_recent = list(
+        db.session.scalars(
+            select(MassageSession)
+            .where(MassageSession.patient_id == current_user.id)
+            .order_by(MassageSession.started_at.desc())
+            .limit(200)
+        )
+    )
+    return render_template(
+        "therapists/summary.html",
+        therapist=therapist,
+        recent=recent,
+        areas=areas,
+        helps=what_helps(current_user, all_recent),
+        with_notes=request.args.get("notes") == "1",
+        now=utcnow(),
+    )
+
+
+@bp.get("/guide")
+def guide():
+    """Getting the most from massage for neuropathy."""
+    return render_template("guide.html")
