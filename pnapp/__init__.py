@@ -32,7 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     from pnapp import config as settings
     from pnapp.extensions import api as smorest
-    from pnapp.extensions import compress, csrf, db, migrate
+    from pnapp.extensions import compress, csrf, db, limiter, migrate
 
     settings.configure(app, config)
     db.init_app(app)
@@ -40,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     csrf.init_app(app)
     compress.init_app(app)
+    limiter.init_app(app)
     smorest.init_app(app)
     auth.init_app(app)
     errors.register(app)

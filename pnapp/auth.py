@@ -9,7 +9,7 @@ from flask_login import current_user, logout_user
 
 from pnapp.api.auth import BAD_LOGIN, start_session
 from pnapp.errors import ApiError, is_api_request
-from pnapp.extensions import login_manager
+from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, limiter, login_manager
 from pnapp.forms import load, to_json_shape
 from pnapp.models import User
 from pnapp.schemas import LoginSchema, RegisterSchema
@@ -50,6 +50,7 @@ def after_login_url(user: User) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def login():
     """Log in."""
     if current_user.is_authenticated:
@@ -69,6 +70,7 @@ def login():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(REGISTER_LIMIT, methods=["POST"])
 def register():
     """Create an account."""
     if current_user.is_authenticated:

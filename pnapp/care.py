@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from pnapp.errors import ApiError
+from pnapp.extensions import ACCEPT_LIMIT, limiter
 from pnapp.insights import progress_page
 from pnapp.models import DEFAULT_SCOPES, SCOPES, CareShare, Invite
 from pnapp.pagination import session_page
@@ -79,6 +80,7 @@ def change_share(share_id: int):
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])
+@limiter.limit(ACCEPT_LIMIT, methods=["POST"])
 def invite(token: str):
     """The link a caregiver opens: sign up or log in, then accept."""
     found = Invite.by_token(token)
@@ -104,7 +106,7 @@ def caregiver_view(patient_id: int, weeks: int) -> dict:
         found = CareShare.grant(current_user, patient_id, None)
     except ApiError:
         abort(404)
-    view = {"share": found, "patient": found.patient}
+    view = {"share": found, "patient": found.patient, "weeks": weeks}
     if found.has("progress"):
         view.update(
             progress_page(found.patient, utcnow(), weeks, whose=f"{found.patient.display_name}'s")

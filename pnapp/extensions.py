@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask_compress import Compress
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_smorest import Api
@@ -28,6 +30,14 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 compress = Compress()
+# Storage comes from RATELIMIT_STORAGE_URI: memory by default (per process), Redis to share.
+limiter = Limiter(key_func=get_remote_address)
+
+# Limits on the doors attackers knock on; generous for a person, tight for a script.
+LOGIN_LIMIT = "10 per minute;100 per day"
+REGISTER_LIMIT = "5 per minute;50 per day"
+ACCEPT_LIMIT = "10 per minute"
+PUSH_TEST_LIMIT = "5 per minute"
 
 
 class PnApi(Api):

@@ -62,12 +62,21 @@ def _cheap_password_hashes():
 
 @pytest.fixture(scope="session")
 def app(db_url):
+    engine_options = {"pool_pre_ping": True}
+    if DB == "postgresql":
+        # Tests need no durability across power cuts, and fsync per commit dominates here.
+        engine_options["connect_args"] = {"options": "-c synchronous_commit=off"}
     app = create_app(
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": db_url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
             "SECRET_KEY": "test-secret",
             "SERVER_NAME": None,
+            "PUSH_ALLOWED_HOSTS": PUSH_HOSTS,
+            "VAPID_SUBJECT": "mailto:care@pnapp.example",
+            # Limits are tested on an app of their own (test_security.py).
+            "RATELIMIT_ENABLED": False,
         }
     )
     with app.app_context():

@@ -63,3 +63,47 @@ def test_the_session_cookie_is_httponly_and_samesite(anon, alice):
     response = anon.post("/auth/login", {"email": alice.email, "password": "correct horse battery"})
     cookie = response.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.fixture
+def limited_app(db_url):
+    return create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "SECRET_KEY": "x",
+            "RATELIMIT_ENABLED": True,
+        }
+    )
+
+
+def test_repeated_logins_are_rate_limited_with_retry_after(limited_app, alice):
+    from tests.conftest import Api
+
+    api = Api(limited_app.test_client())
+    codes = [
+        api.post("/auth/login", {"email": alice.email, "password": "wrong password!"}).status_code
+        for _ in range(12)
+    ]
+    assert codes[:10] == [401] * 10 and codes[10:] == [429, 429]
+    response = api.post("/auth/login", {"email": alice.email, "password": "wrong password!"})
+    error = response.get_json()["error"]
+    assert error["code"] == "rate_limited" and error["status"] == 429
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_the_login_page_is_rate_limited_too(limited_app, alice):
+    import re
+
+    client = limited_app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    codes = [
+        client.post(
+            "/login", data={"csrf_token": token, "email": alice.email, "password": "wrong"}
+        ).status_code
+        for _ in range(11)
+    ]
+    assert codes[-1] == 429 and "Too many requests" in client.post(
+        "/login", data={"csrf_token": token}
+    ).get_data(as_text=True)

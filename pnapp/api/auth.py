@@ -10,6 +10,7 @@ from flask_wtf.csrf import generate_csrf
 
 from pnapp.api import ERROR, PREFIX, login_required
 from pnapp.errors import ApiError
+from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, limiter
 from pnapp.models import User
 from pnapp.schemas import (
     CsrfSchema,
@@ -34,9 +35,11 @@ def start_session(user: User) -> None:
 
 
 @bp.post("/auth/register")
+@limiter.limit(REGISTER_LIMIT)
 @bp.arguments(RegisterSchema)
 @bp.response(201, UserEnvelope)
 @bp.alt_response(409, schema=ERROR, description="E-mail taken")
+@bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
 def register(data):
     """Create an account and log in."""
     user = User.register(data)
@@ -45,9 +48,11 @@ def register(data):
 
 
 @bp.post("/auth/login")
+@limiter.limit(LOGIN_LIMIT)
 @bp.arguments(LoginSchema)
 @bp.response(200, UserEnvelope)
 @bp.alt_response(401, schema=ERROR, description="Unknown e-mail or wrong password")
+@bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
 def login(data):
     """Log in. Call GET /auth/csrf afterwards: the session, and so the token, is new."""
     user = User.authenticate(data["email"], data["password"])

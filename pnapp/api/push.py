@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from pnapp import push
 from pnapp.api import ERROR, PREFIX, login_required
 from pnapp.errors import ApiError
+from pnapp.extensions import PUSH_TEST_LIMIT, limiter
 from pnapp.models import PushSubscription
 from pnapp.reminders import send_test
 from pnapp.schemas import (
@@ -53,9 +54,11 @@ def unsubscribe(data):
 
 
 @bp.post("/test")
+@limiter.limit(PUSH_TEST_LIMIT)
 @login_required
 @bp.response(202, PushTestSchema)
 @bp.alt_response(401, schema=ERROR)
+@bp.alt_response(429, schema=ERROR, description="Too many tests; see Retry-After")
 def test():
     """Send a test notification to each of the caller's devices."""
     sent, failed = send_test(current_user)

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from pnapp.api import ERROR, PREFIX, login_required, patient_required
 from pnapp.errors import ApiError
+from pnapp.extensions import ACCEPT_LIMIT, limiter
 from pnapp.models import CareShare, Invite
 from pnapp.pagination import session_page
 from pnapp.schemas import (
@@ -58,6 +59,7 @@ def invite(data):
 
 
 @bp.post("/shares/accept")
+@limiter.limit(ACCEPT_LIMIT)
 @caregiver_required
 @bp.arguments(AcceptSchema)
 @bp.response(201, ShareSchema)
@@ -65,6 +67,7 @@ def invite(data):
 @bp.alt_response(403, schema=ERROR)
 @bp.alt_response(404, schema=ERROR, description="Unknown token")
 @bp.alt_response(410, schema=ERROR, description="Expired or already used")
+@bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
 def accept(data):
     """Accept an invitation as a caregiver."""
     return Invite.accept(data["token"], current_user)
