@@ -20,6 +20,15 @@ def init_app(app: Flask) -> None:
         push.load_vapid(app)
         click.echo(f"Database ready; instance folder: {app.instance_path}")
 
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False, writable=True))
+    def backup_command(path: str):
+        """Copy the SQLite database to PATH, consistently, while the app keeps running."""
+        from pnapp.backup import backup_sqlite
+
+        pages = backup_sqlite(app.config["SQLALCHEMY_DATABASE_URI"], path)
+        click.echo(f"Backed up {pages} pages to {path}")
+
     @app.cli.command("vapid-keys")
     def vapid_keys_command():
         """Show the VAPID public key (made once in the instance folder when none is set)."""
