@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import logging
 import random
-from collections import defaultdict
+from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import String, and_, cast, exists, literal, select, update
+from sqlalchemy import String, and_, cast, delete, exists, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
@@ -48,8 +48,10 @@ MISSED_WEEK_ALERT_HOUR = 9
 LATE_LIMIT = timedelta(hours=6)
 LEASE = timedelta(minutes=10)
 BATCH = 500
-# Claimed rows are recorded a batch at a time, so a crash repeats at most this many pushes.
+# Claimed rows are recorded a batch at a time, with a few batches on the wire at once, so a
+# crash repeats at most SEND_BATCH * IN_FLIGHT pushes (and the push Topic collapses those).
 SEND_BATCH = 64
+IN_FLIGHT = 3
 TTL = {WEEKLY: 12 * 3600, AFTER_NUDGE: 6 * 3600, MISSED_WEEK: 12 * 3600}
 TEXT = {
     WEEKLY: "Time for your weekly massage check-in",
@@ -289,114 +291,207 @@ def _insert_new(rows: list[dict]) -> int:
 
 
 def claim(now: datetime, limit: int = SEND_BATCH) -> list[int]:
-    """Mark up to `limit` due deliveries as ours (state sending, with a lease) and commit."""
-    due = (
+    """Mark up to `limit` due deliveries as ours (state sending, with a lease) and commit.
+
+    Rows whose lease ran out (their sender died) come first; then pending rows in the order
+    they fell due. Two statements, so each can walk the (state, next_attempt_at) index.
+    """
+    ids: list[int] = []
+    for due in (
+        select(Delivery.id).where(Delivery.state == "sending", Delivery.lease_until < now),
         select(Delivery.id)
-        .where(
-            ((Delivery.state == "pending") & (Delivery.next_attempt_at <= now))
-            | ((Delivery.state == "sending") & (Delivery.lease_until < now))
-        )
-        .order_by(Delivery.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    ids = list(
-        db.session.scalars(
+        .where(Delivery.state == "pending", Delivery.next_attempt_at <= now)
+        .order_by(Delivery.next_attempt_at),
+    ):
+        if len(ids) >= limit:
+            break
+        ids += db.session.scalars(
             update(Delivery)
-            .where(Delivery.id.in_(due.scalar_subquery()))
+            .where(
+                Delivery.id.in_(
+                    due.limit(limit - len(ids)).with_for_update(skip_locked=True).scalar_subquery()
+                )
+            )
             .values(state="sending", lease_until=now + LEASE, attempts=Delivery.attempts + 1)
             .returning(Delivery.id)
-        )
-    )
+        ).all()
     db.session.commit()
     return ids
 
 
+@dataclass(frozen=True)
+class Job:
+    """One message to one device, as plain values the sending threads can hold."""
+
+    delivery_id: int
+    kind: str
+    due_at: datetime
+    attempts: int
+    subscription_id: int
+    subscription: dict
+    payload: dict
+
+
+def _jobs(now: datetime, ids: list[int], report: Report) -> tuple[list[Job], list[int]]:
+    """The messages for claimed deliveries, and the ids of those with no device left."""
+    rows = db.session.execute(
+        select(
+            Delivery.id,
+            Delivery.user_id,
+            Delivery.kind,
+            Delivery.due_at,
+            Delivery.attempts,
+            Delivery.payload,
+        ).where(Delivery.id.in_(ids))
+    ).all()
+    expired = [r.id for r in rows if now > _expires(r.kind, r.due_at)]
+    if expired:
+        # Too late: the push service would drop it, and so do we.
+        _set_states(now, [{"id": i, "state": "failed", "last_error": "expired"} for i in expired])
+        report.failed += len(expired)
+    live = [r for r in rows if r.id not in set(expired)]
+    subs = defaultdict(list)
+    for sub in db.session.execute(
+        select(
+            PushSubscription.id,
+            PushSubscription.user_id,
+            PushSubscription.endpoint,
+            PushSubscription.p256dh,
+            PushSubscription.auth,
+        ).where(PushSubscription.user_id.in_({r.user_id for r in live}))
+    ):
+        subs[sub.user_id].append(sub)
+    jobs = [
+        Job(
+            r.id,
+            r.kind,
+            r.due_at,
+            r.attempts,
+            s.id,
+            {"endpoint": s.endpoint, "keys": {"p256dh": s.p256dh, "auth": s.auth}},
+            r.payload,
+        )
+        for r in live
+        for s in subs[r.user_id]
+    ]
+    with_devices = {j.delivery_id for j in jobs}
+    deviceless = [r.id for r in live if r.id not in with_devices]
+    return jobs, deviceless
+
+
 def send_pending(now: datetime, report: Report | None = None, *, workers: int = 16) -> Report:
-    """Send every claimable delivery, a batch at a time."""
+    """Send every claimable delivery.
+
+    A pipeline: while one batch is on the wire, the next is claimed and queued, and a batch
+    is recorded as soon as its last message is answered, so the sending threads seldom wait
+    for the database.
+    """
     report = report or Report()
     vapid = push.load_vapid(current_app)
     subject = current_app.config["VAPID_SUBJECT"]
     session = push.http_session(workers)
+
+    def send(job: Job) -> push.Outcome:
+        return push.send(
+            job.subscription,
+            job.payload,
+            vapid=vapid,
+            subject=subject,
+            ttl=TTL.get(job.kind, 3600),
+            topic=job.payload["notification"]["tag"],
+            session=session,
+        )
+
+    in_flight: deque = deque()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        while ids := claim(now):
-            deliveries = list(db.session.scalars(select(Delivery).where(Delivery.id.in_(ids))))
-            for delivery in [d for d in deliveries if now > _expires(d)]:
-                # Too late: the push service would drop it, and so do we.
-                delivery.state, delivery.lease_until = "failed", None
-                delivery.last_error = (delivery.last_error or "") + " (expired)"
-                deliveries.remove(delivery)
-                report.failed += 1
-            subs = defaultdict(list)
-            for sub in db.session.scalars(
-                select(PushSubscription).where(
-                    PushSubscription.user_id.in_({d.user_id for d in deliveries})
-                )
-            ):
-                subs[sub.user_id].append(sub)
-            jobs = [(d, s) for d in deliveries for s in subs[d.user_id]]
-            # Plain values for the threads: ORM objects stay in this one.
-            messages = [(s.info(), d.payload, TTL.get(d.kind, 3600)) for d, s in jobs]
-            outcomes = pool.map(
-                lambda m: push.send(
-                    m[0],
-                    m[1],
-                    vapid=vapid,
-                    subject=subject,
-                    ttl=m[2],
-                    topic=m[1]["notification"]["tag"],
-                    session=session,
-                ),
-                messages,
-            )
-            _record(now, deliveries, list(zip(jobs, outcomes, strict=True)), report)
+        while True:
+            while len(in_flight) < IN_FLIGHT and (ids := claim(now)):
+                jobs, deviceless = _jobs(now, ids, report)
+                if deviceless:
+                    _set_states(now, [{"id": i, "state": "gone"} for i in deviceless])
+                    report.gone += len(deviceless)
+                in_flight.append((jobs, [pool.submit(send, job) for job in jobs]))
+            if not in_flight:
+                break
+            jobs, futures = in_flight.popleft()
+            _record(now, list(zip(jobs, (f.result() for f in futures), strict=True)), report)
     session.close()
     return report
 
 
-def _record(now, deliveries, results, report: Report) -> None:
-    """Write each delivery's new state, and retire dead subscriptions."""
-    by_delivery = defaultdict(list)
-    for (delivery, sub), outcome in results:
-        by_delivery[delivery.id].append(outcome)
+def _record(now: datetime, results: list[tuple[Job, push.Outcome]], report: Report) -> None:
+    """Write each delivery's new state, and retire dead subscriptions, in a few statements."""
+    by_delivery: dict[int, list[tuple[Job, push.Outcome]]] = defaultdict(list)
+    sent_subs, gone_subs, failing_subs = [], [], []
+    for job, outcome in results:
+        by_delivery[job.delivery_id].append((job, outcome))
         report.outcomes[outcome.result] += 1
-        if outcome.result == "sent":
-            sub.last_success_at, sub.failures = now, 0
-        elif outcome.result == "gone":
-            db.session.delete(sub)
-            report.subscriptions_removed += 1
-        else:
-            sub.failures += 1
-    for delivery in deliveries:
-        outcomes = by_delivery[delivery.id]
-        results_seen = {o.result for o in outcomes}
-        delivery.lease_until = None
-        if "sent" in results_seen:
-            delivery.state, delivery.sent_at = "sent", now
+        {"sent": sent_subs, "gone": gone_subs}.get(outcome.result, failing_subs).append(
+            job.subscription_id
+        )
+    changes = []
+    for delivery_id, pairs in by_delivery.items():
+        job, outcomes = pairs[0][0], [o for _, o in pairs]
+        seen = {o.result for o in outcomes}
+        details = "; ".join(o.detail or str(o.status) for o in outcomes if o.result != "sent")
+        change = {"id": delivery_id, "last_error": details[:500] or None}
+        if "sent" in seen:
+            change.update(state="sent", sent_at=now)
             report.sent += 1
-        elif "retry" in results_seen:
-            wait = _backoff(
-                delivery.attempts, max((o.retry_after or 0 for o in outcomes), default=0)
-            )
-            if now + wait > _expires(delivery):
-                delivery.state = "failed"
+        elif "retry" in seen:
+            wait = _backoff(job.attempts, max(o.retry_after or 0 for o in outcomes))
+            if now + wait > _expires(job.kind, job.due_at):
+                change.update(state="failed")
                 report.failed += 1
             else:
-                delivery.state, delivery.next_attempt_at = "pending", now + wait
+                change.update(state="pending", next_attempt_at=now + wait)
                 report.retried += 1
-        elif results_seen <= {"gone"}:
-            delivery.state = "gone"  # no device left to remind
+        elif seen == {"gone"}:
+            change.update(state="gone")  # no device left to remind
             report.gone += 1
         else:
-            delivery.state = "failed"
+            change.update(state="failed")
             report.failed += 1
-        details = [o.detail or str(o.status) for o in outcomes if o.result != "sent"]
-        delivery.last_error = "; ".join(details)[:500] or None
+        changes.append(change)
+    _set_states(now, changes, commit=False)
+    if sent_subs:
+        db.session.execute(
+            update(PushSubscription)
+            .where(PushSubscription.id.in_(sent_subs))
+            .values(last_success_at=now, failures=0)
+        )
+    if failing_subs:
+        db.session.execute(
+            update(PushSubscription)
+            .where(PushSubscription.id.in_(failing_subs))
+            .values(failures=PushSubscription.failures + 1)
+        )
+    if gone_subs:
+        db.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone_subs)))
+        report.subscriptions_removed += len(set(gone_subs))
     db.session.commit()
 
 
-def _expires(delivery: Delivery) -> datetime:
-    return delivery.due_at + timedelta(seconds=TTL.get(delivery.kind, 3600))
+def _set_states(now: datetime, changes: list[dict], commit: bool = True) -> None:
+    """Bulk UPDATE of deliveries by primary key; the lease ends with the attempt."""
+    if changes:
+        keys = ("state", "sent_at", "next_attempt_at", "last_error")
+        rows = [
+            {"id": c["id"], "lease_until": None, **{k: c[k] for k in keys if k in c}}
+            for c in changes
+        ]
+        # Group by the set of columns: executemany needs the same keys in every row.
+        groups = defaultdict(list)
+        for row in rows:
+            groups[tuple(sorted(row))].append(row)
+        for group in groups.values():
+            db.session.execute(update(Delivery), group)
+    if commit:
+        db.session.commit()
+
+
+def _expires(kind: str, due_at: datetime) -> datetime:
+    return due_at + timedelta(seconds=TTL.get(kind, 3600))
 
 
 def _backoff(attempts: int, retry_after: float) -> timedelta:

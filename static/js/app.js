@@ -24,10 +24,22 @@
   if (zoneSelect) {
     const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
     if (zone) {
-      if (![...zoneSelect.options].some((o) => o.value === zone)) {
+      // Browsers may report an old name (Asia/Calcutta for Asia/Kolkata): compare canonically.
+      const canonical = (name) => {
+        try {
+          return new Intl.DateTimeFormat("en", { timeZone: name }).resolvedOptions().timeZone;
+        } catch (e) {
+          return name;
+        }
+      };
+      const match = [...zoneSelect.options].find((o) => o.value === zone ||
+        canonical(o.value) === zone);
+      if (match) {
+        zoneSelect.value = match.value;
+      } else {
         zoneSelect.add(new Option(zone.replaceAll("_", " "), zone), 0);
+        zoneSelect.value = zone;
       }
-      zoneSelect.value = zone;
     }
   }
 
@@ -318,12 +330,12 @@
         before: ratings(createForm, "before"),
       }, details(createForm));
       await outbox.saveCreate(body, user);
-      requestSync();
-      const result = await outbox.flush({ force: true });
-      const sent = result.sent.find((s) => s.client_id === body.client_id);
-      if (sent) {
+      await outbox.flush({ force: true });
+      // Sent by this flush or by the service worker's, whichever ran first.
+      const sessionId = await outbox.sentId(body.client_id);
+      if (sessionId) {
         sessionStorage.setItem("pnapp.flash", "Saved. Enjoy your massage.");
-        location.assign(`/sessions/${sent.session_id}`);
+        location.assign(`/sessions/${sessionId}`);
         return;
       }
       const entry = await outbox.get(body.client_id);
@@ -332,6 +344,7 @@
         fieldErrorsFrom(entry, createForm);
         return;
       }
+      requestSync();
       sessionStorage.setItem("pnapp.flash",
         "Saved on this phone. It will be sent when you are back online.");
       location.assign(`/sessions/new?after=${encodeURIComponent(body.client_id)}`);
@@ -346,19 +359,20 @@
       const after = ratings(afterForm, "after");
       after.recorded_at = new Date().toISOString();
       await outbox.saveAfter({ clientId, sessionId: afterForm.dataset.session, after, user });
-      requestSync();
-      const result = await outbox.flush({ force: true });
-      const sent = result.sent.find((s) => s.client_id === clientId);
-      if (sent) {
+      await outbox.flush({ force: true });
+      const entry = await outbox.get(clientId);
+      const sessionId = await outbox.sentId(clientId);
+      if (!entry && sessionId) {
+        // Nothing left to send: this flush or the service worker's delivered it.
         sessionStorage.setItem("pnapp.flash", "Saved. Thank you.");
-        location.assign(`/sessions/${sent.session_id}`);
+        location.assign(`/sessions/${sessionId}`);
         return;
       }
-      const entry = await outbox.get(clientId);
       if (entry && entry.error) {
         fieldErrorsFrom(entry, afterForm);
         return;
       }
+      requestSync();
       afterForm.hidden = true;
       const intro = document.getElementById("intro");
       if (intro) intro.hidden = true;

@@ -12,15 +12,22 @@
 
   const API = "/api/v1";
   const STORE = "outbox";
+  // client_id -> server session id, for entries already sent (by a page or the worker).
+  const SENT = "sent";
   const MAX_DELAY_MS = 5 * 60 * 1000;
   let dbPromise = null;
 
   function openDb() {
     if (!dbPromise) {
       dbPromise = new Promise((resolve, reject) => {
-        const request = indexedDB.open("pnapp", 1);
-        request.onupgradeneeded = () =>
-          request.result.createObjectStore(STORE, { keyPath: "client_id" });
+        const request = indexedDB.open("pnapp", 2);
+        request.onupgradeneeded = () => {
+          const db = request.result;
+          if (!db.objectStoreNames.contains(STORE)) {
+            db.createObjectStore(STORE, { keyPath: "client_id" });
+          }
+          if (!db.objectStoreNames.contains(SENT)) db.createObjectStore(SENT);
+        };
         request.onsuccess = () => resolve(request.result);
         request.onerror = () => reject(request.error);
       });
@@ -29,12 +36,12 @@
   }
 
   // Runs body(store, setResult) in one transaction and resolves once it has committed.
-  async function transact(mode, body) {
+  async function transact(mode, body, storeName = STORE) {
     const db = await openDb();
     return new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
+      const tx = db.transaction(storeName, mode);
       let result;
-      body(tx.objectStore(STORE), (value) => { result = value; });
+      body(tx.objectStore(storeName), (value) => { result = value; });
       tx.oncomplete = () => resolve(result);
       tx.onerror = tx.onabort = () => reject(tx.error);
     });
@@ -68,6 +75,17 @@
     return transact("readwrite", (store) => store.delete(clientId));
   }
 
+  // The server id of a session whose entry was sent, whoever sent it.
+  function sentId(clientId) {
+    return transact("readonly", (store, done) => {
+      store.get(clientId).onsuccess = (e) => done(e.target.result || null);
+    }, SENT);
+  }
+
+  function rememberSent(clientId, sessionId) {
+    return transact("readwrite", (store) => store.put(sessionId, clientId), SENT);
+  }
+
   function blank(clientId, user) {
     return { client_id: clientId, user: String(user), session_id: null, create: null,
              patch: null, sent_once: false, attempts: 0, next_try: 0, error: null };
@@ -82,10 +100,12 @@
     });
   }
 
-  function saveAfter({ clientId, sessionId, after, user }) {
+  async function saveAfter({ clientId, sessionId, after, user }) {
+    // The before ratings may have been sent already (by this page or the service worker).
+    const known = sessionId || await sentId(clientId);
     return update(clientId, (entry) => {
       entry = entry || blank(clientId, user);
-      if (sessionId) entry.session_id = Number(sessionId);
+      if (known && !entry.session_id) entry.session_id = Number(known);
       if (entry.create && !entry.sent_once) {
         // Not sent yet: one request carries both before and after.
         entry.create = Object.assign({}, entry.create, { after });
@@ -135,13 +155,21 @@
       entry = await update(entry.client_id, (e) => e && Object.assign(e, { sent_once: true }));
       if (!entry) return null;
       const created = await call("POST", "/sessions", entry.create, token);
+      await rememberSent(entry.client_id, created.id);
       entry = await update(entry.client_id, (e) => e && Object.assign(e, {
         create: null, session_id: created.id, attempts: 0 }));
+      if (!entry) return null;
+    }
+    if (entry.patch && !entry.session_id) {
+      const known = await sentId(entry.client_id);
+      if (known) entry = await update(entry.client_id, (e) => e && Object.assign(e, {
+        session_id: known }));
       if (!entry) return null;
     }
     if (entry.patch && entry.session_id) {
       const sent = entry.patch;
       await call("PATCH", `/sessions/${entry.session_id}`, sent, token);
+      await rememberSent(entry.client_id, entry.session_id);
       entry = await update(entry.client_id, (e) => {
         if (!e) return null;
         // A newer after rating may have arrived while this one was on its way.
@@ -210,5 +238,5 @@
     };
   }
 
-  scope.pnOutbox = { saveCreate, saveAfter, flush, all, get, remove, counts };
+  scope.pnOutbox = { saveCreate, saveAfter, flush, all, get, remove, counts, sentId };
 })(self);
