@@ -9,7 +9,8 @@ import uuid
 from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_required
+from flask import session as browser_session  # "session" here means a massage session
+from flask_login import current_user, login_required, logout_user
 
 from pnapp import labels
 from pnapp.assets import static_url
@@ -178,6 +179,23 @@ def settings():
     ), 422 if errors else 200
 
 
+@bp.route("/settings/delete", methods=["GET", "POST"])
+@login_required
+def delete_account():
+    """Ask for the password again, then delete the account and everything in it."""
+    errors = {}
+    if request.method == "POST":
+        if current_user.check_password(request.form.get("password", "")):
+            user = current_user._get_current_object()
+            logout_user()
+            browser_session.clear()
+            user.delete_account()
+            flash("Your account and all its data were deleted.")  # after clear(): it survives
+            return redirect(url_for("pages.home"))
+        errors = {"password": ["That password is not right."]}
+    return render_template("settings_delete.html", errors=errors), 422 if errors else 200
+
+
 @bp.get("/progress")
 @patient_page
 def progress():
@@ -210,7 +228,7 @@ def care_patient(patient_id: int):
     weeks = request.args.get("weeks", 12, type=int)
     weeks = weeks if weeks in WEEK_CHOICES else 12
     return render_template(
-        "care/patient.html", choices=WEEK_CHOICES, weeks=weeks, **caregiver_view(patient_id, weeks)
+        "care/patient.html", choices=WEEK_CHOICES, **caregiver_view(patient_id, weeks)
     )
 
 

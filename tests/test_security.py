@@ -67,7 +67,12 @@ def test_the_session_cookie_is_httponly_and_samesite(anon, alice):
 
 @pytest.fixture
 def limited_app(db_url):
-    return create_app(
+    """An app with rate limits on. Flask-Limiter's limiter is one object for every app, so
+    its switch and counters are put back afterwards."""
+    from pnapp.extensions import limiter
+
+    was = limiter.enabled
+    yield create_app(
         {
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": db_url,
@@ -75,6 +80,8 @@ def limited_app(db_url):
             "RATELIMIT_ENABLED": True,
         }
     )
+    limiter.reset()
+    limiter.enabled = was
 
 
 def test_repeated_logins_are_rate_limited_with_retry_after(limited_app, alice):

@@ -15,9 +15,9 @@ ERROR = ErrorSchema
 
 
 def init_app(app: Flask) -> None:
-    from pnapp.api import auth, progress, push, sessions, shares, therapists
+    from pnapp.api import auth, exports, progress, push, sessions, shares, therapists
 
-    for module in (auth, sessions, progress, shares, therapists, push):
+    for module in (auth, sessions, progress, shares, therapists, push, exports):
         api.register_blueprint(module.bp)
     api.spec.components.security_scheme(
         "session", {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]}

@@ -1,0 +1,146 @@
+"""Exports (API.md): the sessions as CSV, a PDF report for a clinician, a FHIR R4 Bundle and
+everything stored as JSON. A caregiver holding the `sessions` scope may read a patient's CSV
+and report (notes in the CSV only with `notes`); the rest is the patient's own."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import marshmallow as ma
+from flask import Response, request
+from flask_login import current_user
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from pnapp import exports
+from pnapp.api import ERROR, PREFIX, login_required, patient_required
+from pnapp.errors import ApiError
+from pnapp.models import CareShare, User
+from pnapp.schemas import Schema
+from pnapp.timeutil import local_date, utcnow
+
+bp = Blueprint("api_exports", __name__, url_prefix=f"{PREFIX}/export", description="Exports")
+
+ATTACHMENT = {
+    "Content-Disposition": {
+        "description": "attachment, with a file name such as pnapp-alice-sessions-2026-11-23.csv",
+        "schema": {"type": "string"},
+    }
+}
+
+
+class ExportQuerySchema(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    patient_id = fields.Integer(
+        validate=validate.Range(min=1),
+        metadata={"description": "A caregiver names the patient; a patient may leave it out."},
+    )
+
+
+class ReportQuerySchema(ExportQuerySchema):
+    weeks = fields.Integer(load_default=12, validate=validate.Range(1, 104))
+
+
+def export_subject(patient_id: int | None) -> tuple[User, bool]:
+    """Whose export this is, and whether notes may be in it: a patient's own (naming anyone
+    else is a 404), or a patient who shares `sessions` with this caregiver (else a 404)."""
+    if current_user.is_patient:
+        if patient_id not in (None, current_user.id):
+            raise ApiError(404)
+        return current_user._get_current_object(), True
+    if patient_id is None:
+        raise ApiError(422, fields={"patient_id": ["Say whose export you want."]})
+    share = CareShare.grant(current_user, patient_id, "sessions")
+    return share.patient, share.has("notes")
+
+
+def download(body: str | bytes, mimetype: str, patient: User, what: str, ext: str) -> Response:
+    """A file to save, named after the person and the day; never kept by a shared cache."""
+    slug = re.sub(r"[^a-z0-9]+", "-", patient.display_name.lower()).strip("-") or "patient"
+    day = local_date(utcnow(), patient.timezone).isoformat()
+    name = f"pnapp-{slug}-{what}-{day}.{ext}"
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@bp.get("/sessions.csv")
+@login_required
+@bp.arguments(ExportQuerySchema, location="query")
+@bp.response(
+    200,
+    {"type": "string"},
+    content_type="text/csv",
+    description="One row per session",
+    headers=ATTACHMENT,
+)
+@bp.alt_response(401, schema=ERROR)
+@bp.alt_response(404, schema=ERROR, description="No such patient shares `sessions` with you")
+@bp.alt_response(422, schema=ERROR)
+def sessions_csv(args):
+    """Every session as CSV: ratings as numbers, times in the patient's zone and in UTC."""
+    patient, notes = export_subject(args.get("patient_id"))
+    body = exports.sessions_csv(patient, include_notes=notes)
+    return download(body, "text/csv", patient, "sessions", "csv")
+
+
+@bp.get("/report.pdf")
+@login_required
+@bp.arguments(ReportQuerySchema, location="query")
+@bp.response(
+    200,
+    {"type": "string", "format": "binary"},
+    content_type="application/pdf",
+    description="A one-to-two page report for a clinician",
+    headers=ATTACHMENT,
+)
+@bp.alt_response(401, schema=ERROR)
+@bp.alt_response(404, schema=ERROR, description="No such patient shares `sessions` with you")
+@bp.alt_response(422, schema=ERROR)
+def report_pdf(args):
+    """Weeks kept, before and after charts, relief, adjuncts and therapists, as a PDF."""
+    patient, _ = export_subject(args.get("patient_id"))
+    body = exports.report_pdf(patient, args["weeks"], utcnow())
+    return download(body, "application/pdf", patient, "report", "pdf")
+
+
+@bp.get("/fhir")
+@patient_required
+@bp.response(
+    200,
+    {"type": "object", "description": "A FHIR R4 Bundle of type collection"},
+    content_type="application/fhir+json",
+    description="One Procedure per session and one Observation per rating",
+    headers=ATTACHMENT,
+)
+@bp.alt_response(401, schema=ERROR)
+@bp.alt_response(403, schema=ERROR)
+def fhir():
+    """The patient's sessions and ratings as a FHIR R4 Bundle (codes: CLINICAL.md)."""
+    bundle = exports.fhir_bundle(current_user, request.host_url)
+    return download(json.dumps(bundle), "application/fhir+json", current_user, "fhir", "json")
+
+
+@bp.get("/all.json")
+@patient_required
+@bp.response(
+    200,
+    {"type": "object", "description": "user, sessions, therapists, shares, invites, ..."},
+    content_type="application/json",
+    description="Everything stored about the account",
+    headers=ATTACHMENT,
+)
+@bp.alt_response(401, schema=ERROR)
+@bp.alt_response(403, schema=ERROR)
+def all_json():
+    """Everything stored about the account, without password or token hashes."""
+    body = json.dumps(exports.all_json(current_user), indent=1)
+    return download(body, "application/json", current_user, "all", "json")
