@@ -79,8 +79,18 @@ def init_app(app: Flask) -> None:
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", default=5000, envvar="PORT", show_default=True)
     @click.option("--workers", default=2, show_default=True)
-    def serve_command(host: str, port: int, workers: int):
-        """Serve pnapp with gunicorn (the single-machine default)."""
+    @click.option(
+        "--scheduler/--no-scheduler",
+        default=True,
+        show_default=True,
+        help="also run the reminder scheduler, as one separate process",
+    )
+    def serve_command(host: str, port: int, workers: int, scheduler: bool):
+        """Serve pnapp with gunicorn, plus one scheduler process (the single-machine default)."""
+        import os
+
+        env = dict(os.environ)
+        env.setdefault("PNAPP_PUBLIC_URL", f"http://{host}:{port}")
         gunicorn = [
             sys.executable,
             "-m",
@@ -95,10 +105,21 @@ def init_app(app: Flask) -> None:
             "-",
             "pnapp:create_app()",
         ]
+        processes = [subprocess.Popen(gunicorn, env=env)]
+        if scheduler:
+            # One scheduler beside the web workers, never inside them.
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "flask", "--app", "pnapp", "run-scheduler"], env=env
+                )
+            )
         click.echo(f"pnapp is at http://{host}:{port}")
-        web = subprocess.Popen(gunicorn)
         try:
-            web.wait()
+            processes[0].wait()
         except KeyboardInterrupt:
-            web.terminate()
-            web.wait()
+            pass
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait()
