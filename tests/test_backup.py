@@ -13,12 +13,13 @@ import pytest
 from pnapp.backup import backup_sqlite
 from tests.helpers import session_body
 
-pytestmark = pytest.mark.skipif(
+sqlite_only = pytest.mark.skipif(
     os.environ.get("PNAPP_TEST_DB", "sqlite") != "sqlite",
     reason="SQLite's online backup; PostgreSQL installations use pg_dump",
 )
 
 
+@sqlite_only
 def test_a_backup_taken_during_writes_is_consistent_and_restores(app, as_alice, tmp_path):
     stop = threading.Event()
     written = []
@@ -49,6 +50,7 @@ def test_a_backup_taken_during_writes_is_consistent_and_restores(app, as_alice, 
     copy.close()
 
 
+@sqlite_only
 def test_the_backup_command(app, as_alice, tmp_path):
     as_alice.post("/sessions", session_body())
     target = tmp_path / "nightly.sqlite3"
