@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 
@@ -105,6 +106,8 @@ def init_app(app: Flask) -> None:
             "-",
             "pnapp:create_app()",
         ]
+        # A supervisor stops us with SIGTERM: leave through `finally`, taking the children.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         processes = [subprocess.Popen(gunicorn, env=env)]
         if scheduler:
             # One scheduler beside the web workers, never inside them.

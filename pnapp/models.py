@@ -139,12 +139,13 @@ class User(UserMixin, db.Model):
     @classmethod
     def authenticate(cls, email: str, password: str) -> User | None:
         user = cls.by_email(email)
-        if user is None:
-            _verify(_DUMMY_HASH, password)
+        stored = user.password_hash if user else _DUMMY_HASH
+        # End the transaction before the slow hash check: on SQLite a writing request holds
+        # the database's write lock for its whole transaction, and log-ins would queue.
+        db.session.commit()
+        if not _verify(stored, password) or user is None:
             return None
-        if not _verify(user.password_hash, password):
-            return None
-        if _hasher.check_needs_rehash(user.password_hash):
+        if _hasher.check_needs_rehash(stored):
             user.set_password(password)
             db.session.commit()
         return user

@@ -10,6 +10,8 @@ import sys
 import time
 import urllib.request
 
+import pytest
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -52,9 +54,18 @@ def test_serve_starts_gunicorn_and_one_scheduler_and_stops_both(app, tmp_path):
         running = children(server.pid)
         assert sum("gunicorn" in c for c in running) == 1
         assert sum("run-scheduler" in c for c in running) == 1
-        server.send_signal(signal.SIGINT)
-        assert server.wait(timeout=30) is not None
-        assert children(server.pid) == []
+        scheduler_pids = subprocess.run(
+            ["pgrep", "-f", "run-scheduler", "-P", str(server.pid)], capture_output=True, text=True
+        ).stdout.split()
+        # A supervisor stops it with SIGTERM: the web server and the scheduler go too.
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+        for pid in scheduler_pids:
+            assert (
+                not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read()
+            )
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)

@@ -1,0 +1,642 @@
+"""Load: a crowd of patients using pnapp at once, and no write lost or doubled under it.
+
+What it does. For each target it prepares a fresh database, starts the server in a process
+group of its own on a free 127.0.0.1 port, and registers --users patients beforehand (one
+Argon2 hash shared by all, written straight into the database, so setting up costs seconds).
+Every simulated patient then logs in through the API (GET /api/v1/auth/csrf, POST
+/api/v1/auth/login, GET /api/v1/auth/csrf: at most 16 at a time, before the clock starts)
+and, for --seconds, loops like a person would: GET / (home page), POST /api/v1/sessions
+(before ratings, fresh client_id), PATCH /api/v1/sessions/{id} (after ratings), GET
+/progress, with a think time of 0.2-1 s after each request. Each patient has its own aiohttp
+session (cookies, one keep-alive connection) and its own X-Forwarded-For address, like a
+crowd of phones behind the one reverse proxy of the production set-up (the server runs with
+PNAPP_TRUST_PROXY=true): the per-address limit on log-ins stays on and applies per patient.
+
+Targets:
+  postgresql  gunicorn --workers 4 --threads 4 (the README's production command) on the
+              scratch database PNAPP_LOAD_DATABASE_URL
+              (default postgresql://postgres@127.0.0.1:5432/pnapp_load)
+  sqlite      `flask --app pnapp serve` as `make run` starts it (gunicorn 2 workers x 4
+              threads; `--no-scheduler` is passed when the command has it), SQLite in a
+              temporary instance folder
+
+What it prints, per target: requests per second over the measured loop (all four request
+types), p50/p95/p99 latency in milliseconds per request type and over all of them, errors
+(a status other than the expected 200/201, or a failed connection or timeout; log-in
+included, shown on its own rows and not in "all"), then a check of the database: every POST
+answered 201 is stored exactly once for its patient with the ratings sent, every PATCH
+answered 200 left the after ratings sent, and sessions never patched have none. It exits
+with status 1 on any error or failed check.
+
+How to read it. A closed loop: each patient waits for an answer before thinking and going
+on, so when the server saturates, latency grows and the offered rate falls; compare the
+req/s with what the crowd would offer (users / (think 0.6 s + latency) per second). The
+client runs on the same machine and shares its CPUs with the server: run it on an otherwise
+idle machine, and compare runs on one machine only.
+
+WARNING: --target postgresql or both (the default) WIPES the database at
+PNAPP_LOAD_DATABASE_URL: it creates it when missing, then drops and recreates its public
+schema. Only 127.0.0.1 or localhost is accepted.
+
+    .venv/bin/python bench/load.py [--users 200] [--seconds 60] [--target postgresql|sqlite|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections import Counter, defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get(
+    "PNAPP_LOAD_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/pnapp_load"
+)
+PASSWORD = "load-password-1234"
+REQUEST_TIMEOUT = 30  # seconds; bounds every request
+STARTUP_TIMEOUT = 60  # seconds for the server to answer /healthz
+SETUP_TIMEOUT = 180  # seconds for `flask init` and for registering the patients
+LOGIN_CONCURRENCY = 16  # log-ins at once (each one is an Argon2 verification)
+LOGIN_TIMEOUT = 300  # seconds for all log-ins together
+THINK = (0.2, 1.0)  # seconds between one patient's requests
+
+HOME = "GET /"
+POST = "POST /api/v1/sessions"
+PATCH = "PATCH /api/v1/sessions/{id}"
+PROGRESS = "GET /progress"
+LOOP = (HOME, POST, PATCH, PROGRESS)
+CSRF = "GET /api/v1/auth/csrf"
+LOGIN = "POST /api/v1/auth/login"
+
+
+# Preparing the database and the server
+
+
+def check_local(url: str) -> None:
+    host = urlsplit(url).hostname
+    if host not in ("127.0.0.1", "localhost"):
+        sys.exit(f"bench/load.py only runs against 127.0.0.1, not {host!r} ({url})")
+
+
+def app_env(target: str, workdir: Path) -> dict[str, str]:
+    """The server's environment: only what this benchmark sets, no PNAPP_* inherited."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PNAPP_")}
+    env.pop("DATABASE_URL", None)
+    env["PNAPP_INSTANCE_PATH"] = str(workdir / "instance")
+    env["PNAPP_TRUST_PROXY"] = "true"
+    # gunicorn 25+ puts a control socket at one path per user ($XDG_RUNTIME_DIR or ~):
+    # keep ours in the scratch folder, away from any other gunicorn on the machine.
+    env["XDG_RUNTIME_DIR"] = str(workdir)
+    if target == "postgresql":
+        env["DATABASE_URL"] = PG_URL
+    return env
+
+
+def reset_postgres() -> None:
+    """Create the scratch database when missing, and empty it."""
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    name = conninfo_to_dict(PG_URL).get("dbname")
+    if not name or name in ("postgres", "template0", "template1"):
+        sys.exit(f"PNAPP_LOAD_DATABASE_URL must name a scratch database: {PG_URL}")
+    with psycopg.connect(make_conninfo(PG_URL, dbname="postgres"), autocommit=True) as admin:
+        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not found:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+def flask(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "pnapp", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SETUP_TIMEOUT,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
+
+
+# Registers the patients in the server's own database, through the app's models: one real
+# registration, then the others with the same password hash (Argon2 salts make every hash
+# different, but any valid hash of the password verifies, and costs the same to check).
+SEED = """
+import sys
+from pnapp import create_app
+from pnapp.extensions import db
+from pnapp.models import User
+
+count, password = int(sys.argv[1]), sys.argv[2]
+app = create_app()
+with app.app_context():
+    def fields(n):
+        return {"email": f"load{n}@example.com", "display_name": f"Load {n}",
+                "role": "patient", "timezone": "America/Toronto"}
+    first = User.register({**fields(0), "password": password})
+    for n in range(1, count):
+        db.session.add(User(**fields(n), password_hash=first.password_hash))
+    db.session.commit()
+    print(db.session.query(User).count())
+"""
+
+
+def register_patients(env: dict[str, str], count: int) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SEED, str(count), PASSWORD],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SETUP_TIMEOUT,
+    )
+    if done.returncode != 0 or done.stdout.strip() != str(count):
+        raise RuntimeError(f"registering patients failed:\n{done.stdout}{done.stderr}")
+
+
+def email(number: int) -> str:
+    return f"load{number}@example.com"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def no_control_socket() -> list[str]:
+    from gunicorn.config import Config
+
+    return ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
+
+
+def server_command(target: str, env: dict[str, str], port: int) -> tuple[list[str], str]:
+    if target == "postgresql":
+        command = [sys.executable, "-m", "gunicorn", "--workers", "4", "--threads", "4"]
+        command += ["--bind", f"127.0.0.1:{port}", *no_control_socket(), "pnapp:create_app()"]
+        return command, "gunicorn --workers 4 --threads 4 (README production), PostgreSQL"
+    command = [sys.executable, "-m", "flask", "--app", "pnapp", "serve", "--port", str(port)]
+    if "--no-scheduler" in flask(env, "serve", "--help"):
+        command.append("--no-scheduler")
+    flags = " --no-scheduler" if "--no-scheduler" in command else ""
+    return command, f"flask --app pnapp serve{flags} (make run: 2 workers x 4 threads), SQLite"
+
+
+@contextmanager
+def server(command: list[str], env: dict[str, str], port: int, log: Path):
+    """Run the server in its own process group; yields its base URL; always stops the group
+    (SIGTERM, then SIGKILL after 30 s), so a wrapper's children go too."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, proc, log)
+        yield base
+    finally:
+        if proc.poll() is not None:
+            print(f"  the server had exited by itself, status {proc.returncode}", file=sys.stderr)
+        signal_group(proc, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            pass
+        signal_group(proc, signal.SIGKILL)  # whatever is left of the group
+        if proc.poll() is None:
+            proc.wait(timeout=10)
+
+
+def signal_group(proc: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(proc.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def wait_until_up(base: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited ({proc.returncode}):\n{tail(log)}")
+        try:
+            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass  # not listening yet, or the workers are still loading the app
+        time.sleep(0.2)
+    raise RuntimeError(f"the server did not answer within {STARTUP_TIMEOUT} s:\n{tail(log)}")
+
+
+ACCESS_LINE = re.compile(r'^\S+ - \S+ \[[^]]+\] "')
+
+
+def tail(log: Path, lines: int = 60) -> str:
+    """The server's own messages (tracebacks, warnings), without the access log lines."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    own = [line for line in text.splitlines() if not ACCESS_LINE.match(line)]
+    return "\n".join(f"    {line}" for line in own[-lines:])
+
+
+# The crowd
+
+
+@dataclass
+class Stats:
+    """Everything the patients saw (one event loop: no locks needed)."""
+
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    requests: Counter = field(default_factory=Counter)
+    errors: dict[str, Counter] = field(default_factory=lambda: defaultdict(Counter))
+    posted: dict[str, tuple[str, dict]] = field(default_factory=dict)  # 201: cid -> (email, body)
+    unacked_posts: set[str] = field(default_factory=set)  # sent, no 201
+    patched: dict[str, dict] = field(default_factory=dict)  # 200: cid -> after ratings
+    unacked_patches: set[str] = field(default_factory=set)  # sent, no 200
+    examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    lag: list[float] = field(default_factory=list)  # the client's own event-loop delays
+
+
+TIME_UP = object()  # what step() returns when the measured time is over (nothing sent)
+
+
+class Patient:
+    def __init__(self, number: int, base: str, stats: Stats):
+        self.email = email(number)
+        self.stats = stats
+        self.token = ""
+        self.http = aiohttp.ClientSession(
+            base_url=base,
+            cookie_jar=aiohttp.CookieJar(unsafe=True),  # unsafe: accept cookies from an IP
+            connector=aiohttp.TCPConnector(limit=1),
+            timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
+            headers={"X-Forwarded-For": address(number)},
+        )
+
+    async def call(self, route: str, method: str, path: str, expected: int, body=None):
+        """One request. Returns (True, decoded JSON or None for a page) when the status is
+        the expected one, (False, None) otherwise (counted as an error)."""
+        headers = {"X-CSRFToken": self.token} if method != "GET" else None
+        self.stats.requests[route] += 1
+        start = time.perf_counter()
+        try:
+            async with self.http.request(
+                method, path, json=body, headers=headers, allow_redirects=False
+            ) as response:
+                content = await response.read()
+                status = response.status
+                is_json = response.content_type == "application/json"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self.stats.errors[route][type(exc).__name__] += 1
+            self.example(route, f"{type(exc).__name__}: {exc} after {elapsed(start)}")
+            return False, None
+        if status != expected:
+            self.stats.errors[route][status] += 1
+            self.example(route, f"{status} {content[:150]!r} after {elapsed(start)}")
+            return False, None
+        self.stats.latencies[route].append(time.perf_counter() - start)
+        return True, (json.loads(content) if is_json else None)
+
+    def example(self, route: str, text: str) -> None:
+        if len(self.stats.examples[route]) < 3:
+            self.stats.examples[route].append(f"{self.email}: {text}")
+
+    async def log_in(self) -> bool:
+        ok, got = await self.call(CSRF, "GET", "/api/v1/auth/csrf", 200)
+        if not ok:
+            return False
+        self.token = got["csrf_token"]
+        credentials = {"email": self.email, "password": PASSWORD}
+        ok, _ = await self.call(LOGIN, "POST", "/api/v1/auth/login", 200, credentials)
+        if not ok:
+            return False
+        ok, got = await self.call(CSRF, "GET", "/api/v1/auth/csrf", 200)  # new session, token
+        if ok:
+            self.token = got["csrf_token"]
+        return ok
+
+    async def step(self, end: float, route: str, method: str, path: str, expected: int, body=None):
+        """One request, then a think; TIME_UP (and nothing sent) once `end` has passed."""
+        if time.monotonic() >= end:
+            return TIME_UP
+        result = await self.call(route, method, path, expected, body)
+        await asyncio.sleep(random.uniform(*THINK))
+        return result
+
+    async def loop(self, end: float) -> None:
+        """Home, record, add the after ratings, look at progress; until `end`. An error
+        does not stop the patient (a person would try again), it only skips the PATCH of a
+        session that was not acknowledged."""
+        await asyncio.sleep(random.uniform(0, THINK[1]))  # patients do not march in step
+        while True:
+            if await self.step(end, HOME, "GET", "/", 200) is TIME_UP:
+                return
+            body = session_body()
+            cid = body["client_id"]
+            self.stats.unacked_posts.add(cid)
+            result = await self.step(end, POST, "POST", "/api/v1/sessions", 201, body)
+            if result is TIME_UP:
+                self.stats.unacked_posts.discard(cid)  # never sent
+                return
+            ok, created = result
+            if ok:
+                self.stats.unacked_posts.discard(cid)
+                self.stats.posted[cid] = (self.email, body)
+                after = ratings()
+                self.stats.unacked_patches.add(cid)
+                path = f"/api/v1/sessions/{created['id']}"
+                result = await self.step(end, PATCH, "PATCH", path, 200, {"after": after})
+                if result is TIME_UP:
+                    self.stats.unacked_patches.discard(cid)  # never sent
+                    return
+                if result[0]:
+                    self.stats.unacked_patches.discard(cid)
+                    self.stats.patched[cid] = after
+            if await self.step(end, PROGRESS, "GET", "/progress", 200) is TIME_UP:
+                return
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+def elapsed(start: float) -> str:
+    return f"{(time.perf_counter() - start) * 1000:.0f} ms"
+
+
+async def watch_lag(stats: Stats, end: float) -> None:
+    """How late the client's event loop wakes up: when the machine is short of CPU, the
+    client's own delays end up in the latencies too."""
+    while time.monotonic() < end:
+        start = time.perf_counter()
+        await asyncio.sleep(0.1)
+        stats.lag.append(time.perf_counter() - start - 0.1)
+
+
+def address(number: int) -> str:
+    """The patient's own address, as the proxy would forward it."""
+    return f"10.{number // 65536 % 256}.{number // 256 % 256}.{number % 256}"
+
+
+def ratings() -> dict:
+    return {m: random.randint(0, 10) for m in ("pain", "stress", "numbness")}
+
+
+def session_body() -> dict:
+    started = datetime.now(UTC) - timedelta(minutes=random.randint(5, 120))
+    return {
+        "client_id": str(uuid.uuid4()),
+        "started_at": started.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "before": ratings(),
+    }
+
+
+async def crowd(base: str, users: int, seconds: float, stats: Stats) -> tuple[float, int]:
+    """Log everyone in, then run the loop; returns (measured seconds, patients logged in)."""
+    patients = [Patient(n, base, stats) for n in range(users)]
+    try:
+        gate = asyncio.Semaphore(LOGIN_CONCURRENCY)
+
+        async def log_in(p: Patient) -> bool:
+            async with gate:
+                return await p.log_in()
+
+        try:
+            logged = await asyncio.wait_for(
+                asyncio.gather(*(log_in(p) for p in patients)), LOGIN_TIMEOUT
+            )
+        except TimeoutError:
+            stats.errors[LOGIN]["log-in phase timed out"] += 1
+            return 0.0, 0
+        ready = [p for p, ok in zip(patients, logged, strict=True) if ok]
+        start = time.monotonic()
+        end = start + seconds
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(watch_lag(stats, end), *(p.loop(end) for p in ready)),
+                seconds + REQUEST_TIMEOUT + 2 * THINK[1] + 10,
+            )
+        except TimeoutError:
+            stats.errors["all"]["loop overran its time limit"] += 1
+        return time.monotonic() - start, len(ready)
+    finally:
+        await asyncio.gather(*(p.close() for p in patients), return_exceptions=True)
+
+
+# Checking the writes
+
+
+def stored_sessions(target: str, instance: Path) -> dict[str, list[tuple]]:
+    query = (
+        "SELECT s.client_id, u.email, s.started_at, s.before_pain, s.before_stress, "
+        "s.before_numbness, s.after_pain, s.after_stress, s.after_numbness "
+        "FROM massage_sessions s JOIN users u ON u.id = s.patient_id"
+    )
+    if target == "sqlite":
+        conn = sqlite3.connect(instance / "pnapp.sqlite3", timeout=30)
+        try:
+            rows = conn.execute(query).fetchall()
+        finally:
+            conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(PG_URL) as conn:
+            rows = conn.execute(query).fetchall()
+    out: dict[str, list[tuple]] = defaultdict(list)
+    for cid, who, started, *values in rows:
+        out[cid].append((who, as_utc(started), *values))
+    return out
+
+
+def as_utc(value) -> datetime:
+    if isinstance(value, str):  # SQLite keeps naive UTC text
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def check_writes(stats: Stats, stored: dict[str, list[tuple]]) -> tuple[bool, list[str]]:
+    lost = doubled = wrong = 0
+    examples: list[str] = []
+    for cid, (who, body) in stats.posted.items():
+        rows = stored.get(cid, [])
+        if not rows:
+            lost += 1
+            examples.append(f"lost: {cid} ({who})")
+            continue
+        if len(rows) > 1:
+            doubled += 1
+            examples.append(f"doubled: {cid} stored {len(rows)} times")
+        before = body["before"]
+        started = datetime.fromisoformat(body["started_at"].replace("Z", "+00:00"))
+        want = (who, started, before["pain"], before["stress"], before["numbness"])
+        if cid in stats.patched:
+            after = stats.patched[cid]
+            want_after = (after["pain"], after["stress"], after["numbness"])
+        elif cid in stats.unacked_patches:
+            want_after = None  # a PATCH without an answer: either state is right
+        else:
+            want_after = (None, None, None)
+        for row in rows:
+            if row[:5] != want or (want_after is not None and row[5:] != want_after):
+                wrong += 1
+                examples.append(f"wrong values: {cid}: stored {row}, sent {want} {want_after}")
+    strays = set(stored) - set(stats.posted) - stats.unacked_posts
+    unacked_stored = len(stats.unacked_posts & set(stored))
+    patches_ok = len(stats.patched)
+    ok = not (lost or doubled or wrong or strays)
+    lines = [
+        f"{len(stats.posted)} POSTs answered 201, {patches_ok} PATCHes answered 200; "
+        f"{sum(len(r) for r in stored.values())} rows in massage_sessions: "
+        f"{'OK' if ok else 'FAILED'} (lost {lost}, doubled {doubled}, wrong values {wrong}, "
+        f"rows nobody sent {len(strays)}; unanswered POSTs stored anyway: {unacked_stored} "
+        f"of {len(stats.unacked_posts)})",
+        *(f"  {line}" for line in examples[:10]),
+    ]
+    return ok, lines
+
+
+# Output
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile, in milliseconds."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1] * 1000
+
+
+def report(title: str, stats: Stats, seconds: float) -> int:
+    print(f"\n{title}")
+    print(
+        f"  {'request':<30}{'requests':>9}{'errors':>8}{'req/s':>8}"
+        f"{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+    )
+    errors = 0
+
+    def row(name, requests, errs, latencies, rate):
+        rate_text = f"{rate:>8.1f}" if rate is not None else f"{'-':>8}"
+        print(
+            f"  {name:<30}{requests:>9}{errs:>8}{rate_text}"
+            f"{percentile(latencies, 50):>9.1f}{percentile(latencies, 95):>9.1f}"
+            f"{percentile(latencies, 99):>9.1f}"
+        )
+
+    every: list[float] = []
+    for route in LOOP:
+        errs = sum(stats.errors[route].values())
+        errors += errs
+        every += stats.latencies[route]
+        row(
+            route,
+            stats.requests[route],
+            errs,
+            stats.latencies[route],
+            stats.requests[route] / seconds if seconds else 0,
+        )
+    total = sum(stats.requests[r] for r in LOOP)
+    loop_errors = sum(sum(stats.errors[r].values()) for r in LOOP) + sum(
+        stats.errors["all"].values()
+    )
+    errors += sum(stats.errors["all"].values())
+    row("all (the loop above)", total, loop_errors, every, total / seconds if seconds else 0)
+    for route in (CSRF, LOGIN):
+        errs = sum(stats.errors[route].values())
+        errors += errs
+        row(f"{route} (log-in phase)", stats.requests[route], errs, stats.latencies[route], None)
+    for route, counts in stats.errors.items():
+        if counts:
+            print(f"  errors, {route}: {dict(counts)}")
+            for text in stats.examples[route]:
+                print(f"    e.g. {text}")
+    print(
+        f"  client event-loop lag (the client's own share of the latencies): "
+        f"p50 {percentile(stats.lag, 50):.0f} ms, p99 {percentile(stats.lag, 99):.0f} ms, "
+        f"max {max(stats.lag, default=0) * 1000:.0f} ms"
+    )
+    return errors
+
+
+# One target, end to end
+
+
+def run_target(target: str, users: int, seconds: float) -> bool:
+    workdir = Path(tempfile.mkdtemp(prefix=f"pnapp-load-{target}-"))
+    log = workdir / "server.log"
+    try:
+        if target == "postgresql":
+            reset_postgres()
+        env = app_env(target, workdir)
+        flask(env, "init")
+        register_patients(env, users)
+        port = free_port()
+        command, described = server_command(target, env, port)
+        print(f"[{target}] {described} at 127.0.0.1:{port}; {users} patients", file=sys.stderr)
+        stats = Stats()
+        with server(command, env, port, log) as base:
+            measured, ready = asyncio.run(crowd(base, users, seconds, stats))
+        title = (
+            f"{target}: {described}; {users} patients ({ready} logged in), "
+            f"{measured:.1f} s measured (asked {seconds:g} s), think {THINK[0]}-{THINK[1]} s"
+        )
+        errors = report(title, stats, measured)
+        ok, lines = check_writes(stats, stored_sessions(target, workdir / "instance"))
+        for line in lines:
+            print(f"  write check: {line}" if line is lines[0] else line)
+        if errors or not ok:
+            print(f"  server log without the access lines, last lines:\n{tail(log)}")
+        return ok and not errors and ready == users
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200, help="simulated patients")
+    parser.add_argument("--seconds", type=float, default=60, help="measured loop time")
+    parser.add_argument("--target", choices=("postgresql", "sqlite", "both"), default="both")
+    args = parser.parse_args()
+    if not 1 <= args.users <= 5000 or not 0 < args.seconds <= 3600:
+        parser.error("--users must be 1-5000 and --seconds 0-3600")
+    return args
+
+
+def main() -> int:
+    args = parse_args()
+    sys.stdout.reconfigure(line_buffering=True)
+    targets = ["postgresql", "sqlite"] if args.target == "both" else [args.target]
+    if "postgresql" in targets:
+        check_local(PG_URL)
+    results = [run_target(t, args.users, args.seconds) for t in targets]
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
