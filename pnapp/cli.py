@@ -102,8 +102,7 @@ def init_app(app: Flask) -> None:
             "4",
             "--bind",
             f"{host}:{port}",
-            "--access-logfile",
-            "-",
+            # No access log: paths carry invitation tokens and people's record ids.
             "pnapp:create_app()",
         ]
         # A supervisor stops us with SIGTERM: leave through `finally`, taking the children.
