@@ -4,25 +4,59 @@ built from the same classes, so the two cannot drift."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 
 import marshmallow as ma
 from marshmallow import fields, validate, validates, validates_schema
 
+from pnapp.errors import ApiError
 from pnapp.models import ADJUNCTS, AREAS, DEFAULT_SCOPES, ROLES, SCOPES
+from pnapp.pagination import decode_cursor
 from pnapp.timeutil import is_valid_zone, to_utc_iso, utcnow
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+# Ids are PostgreSQL integers: a larger number names nothing, and must not reach a query.
+MAX_ID = 2**31 - 1
 # Phones' clocks drift; a little future is tolerated, a far future is a mistake.
 FUTURE_SLACK = timedelta(hours=1)
 
 
+def is_storable_text(value: str) -> bool:
+    """Text a database can keep: no NUL (PostgreSQL refuses it) and no unpaired surrogate
+    (which JSON's \\ud800 escapes can make, and which is not UTF-8)."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class Schema(ma.Schema):
-    """Unknown fields are an error, so a typo never vanishes silently."""
+    """Unknown fields are an error, so a typo never vanishes silently. Text that cannot be
+    stored is an error too (422), found here before a database fails on it."""
 
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+    @ma.pre_load
+    def _storable_text(self, data, **kwargs):
+        if not isinstance(data, Mapping):
+            return data
+        known = {field.data_key or name for name, field in self.load_fields.items()}
+        bad = {}
+        for key, value in data.items():
+            if key not in known:
+                continue  # refused as unknown, or ignored (query strings)
+            texts = value if isinstance(value, list) else [value]
+            if any(isinstance(t, str) and not is_storable_text(t) for t in texts):
+                bad[key] = ["Must not contain NUL characters or unpaired surrogates."]
+        if bad:
+            raise ma.ValidationError(bad)
+        return data
 
 
 class Rating(fields.Integer):
@@ -47,6 +81,16 @@ class StrictInt(fields.Integer):
         return super()._validated(value)
 
 
+class StrictBool(fields.Boolean):
+    """true or false as JSON has them; 0, 1, "yes" and "on" are refused (the HTML forms turn
+    their values into booleans before loading)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class UTCDateTime(fields.AwareDateTime):
     """Reads ISO 8601 with an offset or Z (naive is an error); writes UTC with a Z."""
 
@@ -54,7 +98,14 @@ class UTCDateTime(fields.AwareDateTime):
         return None if value is None else to_utc_iso(value)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        result = super()._deserialize(value, attr, data, **kwargs).astimezone(UTC)
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        # Years far out first (converting 0001-01-01T00:00+01:00 to UTC would overflow); a
+        # local year one off the bounds may still be within them in UTC: checked below.
+        if parsed.year < EARLIEST.year - 1:
+            raise ma.ValidationError("Must be in the year 2000 or later.")
+        if parsed.year > utcnow().year + 1:
+            raise ma.ValidationError("Cannot be in the future.")
+        result = parsed.astimezone(UTC)
         if result < EARLIEST:
             raise ma.ValidationError("Must be in the year 2000 or later.")
         if result > utcnow() + FUTURE_SLACK:
@@ -79,6 +130,14 @@ def choice_list(options):
 
 
 class TimezoneField(fields.String):
+    """An IANA time zone name."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "metadata", {"description": "An IANA time zone name", "example": "America/Toronto"}
+        )
+        super().__init__(**kwargs)
+
     def _deserialize(self, value, attr, data, **kwargs):
         name = super()._deserialize(value, attr, data, **kwargs)
         if not is_valid_zone(name):
@@ -87,7 +146,7 @@ class TimezoneField(fields.String):
 
 
 class ReminderSchema(Schema):
-    enabled = fields.Boolean()
+    enabled = StrictBool()
     weekday = StrictInt(validate=validate.Range(0, 6), metadata={"description": "0 = Monday"})
     time = fields.String(
         metadata={"example": "09:00", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
@@ -169,7 +228,7 @@ class RatingsSchema(Schema):
 class SessionPatchSchema(Schema):
     started_at = UTCDateTime()
     duration_min = StrictInt(allow_none=True, validate=validate.Range(5, 240))
-    therapist_id = StrictInt(allow_none=True)
+    therapist_id = StrictInt(allow_none=True, validate=validate.Range(1, MAX_ID))
     areas = choice_list(AREAS)
     adjuncts = choice_list(ADJUNCTS)
     before = fields.Nested(RatingsSchema)
@@ -229,6 +288,25 @@ class SessionPageSchema(Schema):
     next_cursor = fields.String(allow_none=True)
 
 
+class CursorField(fields.String):
+    """A cursor this API gave out (pnapp.pagination), checked here so that a forged one
+    naming an impossible time or id is a 422 rather than a failing query."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=validate.Length(max=200), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        cursor = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            started, ident = decode_cursor(cursor)
+            started.astimezone(UTC)
+        except (ApiError, OverflowError):
+            ident = 0
+        if not 1 <= ident <= MAX_ID:
+            raise ma.ValidationError("Not a cursor this API gave out.")
+        return cursor
+
+
 class SessionQuerySchema(Schema):
     # Query strings may carry other keys (cache busters): they are ignored there.
     class Meta:
@@ -239,7 +317,7 @@ class SessionQuerySchema(Schema):
     )
     to = fields.Date(validate=validate.Range(date(1900, 1, 1), date(9000, 1, 1)))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
-    cursor = fields.String(validate=validate.Length(max=200))
+    cursor = CursorField()
 
     @validates_schema
     def _order(self, data, **kwargs):
@@ -252,14 +330,14 @@ class SessionQuerySchema(Schema):
 
 class ScreeningSchema(Schema):
     knows_pn = fields.String(allow_none=True, validate=validate.OneOf(("yes", "no", "unsure")))
-    asked_symptom_areas = fields.Boolean(allow_none=True)
+    asked_symptom_areas = StrictBool(allow_none=True)
     approach = fields.String(allow_none=True, validate=validate.Length(max=2000))
 
 
 class TherapistInSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
     phone = fields.String(allow_none=True, validate=validate.Length(max=40))
-    certified = fields.Boolean(allow_none=True)
+    certified = StrictBool(allow_none=True)
     credential = fields.String(allow_none=True, validate=validate.Length(max=40))
     screening = fields.Nested(ScreeningSchema, allow_none=True)
     notes = fields.String(allow_none=True, validate=validate.Length(max=2000))

@@ -4,19 +4,67 @@ from __future__ import annotations
 
 from functools import wraps
 
+from apispec import BasePlugin
 from flask import Flask, render_template, request
 from flask_login import current_user
+from werkzeug.routing import IntegerConverter
 
 from pnapp.errors import ApiError, ErrorSchema
 from pnapp.extensions import api
+from pnapp.schemas import MAX_ID
 
 PREFIX = "/api/v1"
 ERROR = ErrorSchema
+WRITES = ("post", "put", "patch", "delete")
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in this app's paths is always a record's id, so it runs from 1 to MAX_ID:
+    another number names no record, the route does not match and the answer is the usual 404,
+    instead of a query the database fails on (PostgreSQL's integer ends at 2**31 - 1). The
+    OpenAPI document shows the bounds, as it does for any integer converter."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+class WriteErrors(BasePlugin):
+    """Documents, once for every write, the two answers any POST, PUT, PATCH or DELETE may get
+    before its view runs: 400 (CSRF token missing or wrong, body not JSON) and 413 (a body
+    over MAX_CONTENT_LENGTH)."""
+
+    def operation_helper(self, path=None, operations=None, **kwargs):
+        for method, operation in (operations or {}).items():
+            if method in WRITES:
+                responses = operation.setdefault("responses", {})
+                responses.setdefault(400, "BAD_REQUEST")
+                responses.setdefault(413, "REQUEST_ENTITY_TOO_LARGE")
+
+
+def null_only_when_nullable(converter, field, ret, **kwargs) -> dict:
+    """apispec writes a nullable nested schema for OpenAPI 3.0 as `anyOf: [{"type": "object",
+    "nullable": true}, {"$ref": ...}]`, whose first branch admits any object at all, `{}`
+    included; `enum: [null]` narrows that branch to what is meant: null."""
+    for branch in ret.get("anyOf", []):
+        if branch == {"type": "object", "nullable": True}:
+            branch["enum"] = [None]
+    return {}
 
 
 def init_app(app: Flask) -> None:
     from pnapp.api import auth, exports, progress, push, sessions, shares, therapists
 
+    # Every status an operation can answer is listed with it; a catch-all "default" response
+    # would let the document say nothing about the statuses clients must handle.
+    api.DEFAULT_ERROR_RESPONSE_NAME = None
+    # For every route, the pages' too: blueprints' rules are bound when registered, after this.
+    app.url_map.converters["int"] = IdConverter
+    plugin = WriteErrors()
+    plugin.init_spec(api.spec)
+    api.spec.plugins.append(plugin)
+    api.ma_plugin.converter.add_attribute_function(null_only_when_nullable)
     for module in (auth, sessions, progress, shares, therapists, push, exports):
         api.register_blueprint(module.bp)
     api.spec.components.security_scheme(

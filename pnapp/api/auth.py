@@ -87,7 +87,7 @@ class Me(MethodView):
         """The logged-in user."""
         return current_user
 
-    @bp.arguments(MePatchSchema)
+    @bp.arguments(MePatchSchema, required=False)
     @bp.response(200, UserSchema)
     @bp.alt_response(401, schema=ERROR)
     def patch(self, data):

@@ -17,7 +17,7 @@ from pnapp import exports
 from pnapp.api import ERROR, PREFIX, login_required, patient_required
 from pnapp.errors import ApiError
 from pnapp.models import CareShare, User
-from pnapp.schemas import Schema
+from pnapp.schemas import MAX_ID, Schema
 from pnapp.timeutil import local_date, utcnow
 
 bp = Blueprint("api_exports", __name__, url_prefix=f"{PREFIX}/export", description="Exports")
@@ -35,7 +35,7 @@ class ExportQuerySchema(Schema):
         unknown = ma.EXCLUDE
 
     patient_id = fields.Integer(
-        validate=validate.Range(min=1),
+        validate=validate.Range(1, MAX_ID),
         metadata={"description": "A caregiver names the patient; a patient may leave it out."},
     )
 

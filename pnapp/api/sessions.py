@@ -59,7 +59,7 @@ class SessionItem(MethodView):
         """One session."""
         return current_user.own_session(session_id)
 
-    @bp.arguments(SessionPatchSchema)
+    @bp.arguments(SessionPatchSchema, required=False)
     @bp.response(200, SessionSchema)
     @bp.alt_response(401, schema=ERROR)
     @bp.alt_response(403, schema=ERROR)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import url_for
 from flask.views import MethodView
 from flask_login import current_user
@@ -30,6 +32,10 @@ bp = Blueprint("api_shares", __name__, url_prefix=PREFIX, description="Caregiver
 
 
 def caregiver_required(view):
+    """Only a logged-in caregiver may use this endpoint. functools.wraps carries the OpenAPI
+    notes the decorators below it made (body, query, responses) over to the wrapper."""
+
+    @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
             raise ApiError(401)
@@ -37,13 +43,12 @@ def caregiver_required(view):
             raise ApiError(403, "Only a caregiver can do this.")
         return view(*args, **kwargs)
 
-    wrapper.__name__, wrapper.__doc__ = view.__name__, view.__doc__
     return wrapper
 
 
 @bp.post("/shares/invites")
 @patient_required
-@bp.arguments(InviteInSchema)
+@bp.arguments(InviteInSchema, required=False)
 @bp.response(201, InviteSchema)
 @bp.alt_response(401, schema=ERROR)
 @bp.alt_response(403, schema=ERROR)

@@ -52,7 +52,7 @@ class TherapistItem(MethodView):
         """One therapist."""
         return current_user.own_therapist(therapist_id).with_own_stats()
 
-    @bp.arguments(TherapistPatchSchema)
+    @bp.arguments(TherapistPatchSchema, required=False)
     @bp.response(200, TherapistSchema)
     @bp.alt_response(401, schema=ERROR)
     @bp.alt_response(403, schema=ERROR)
