@@ -14,6 +14,7 @@ and /auth/register (a success starts a new session), POST /auth/logout and DELET
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections import Counter
@@ -192,7 +193,7 @@ class World:
         for values, in_url in ((case.path_parameters, True), (case.query, True), (body, False)):
             for name, value in (values or {}).items():
                 ids = existing.get(name)
-                if in_url and isinstance(value, str) and value.isdigit():
+                if in_url and isinstance(value, str) and re.fullmatch("[0-9]+", value):
                     value = int(value)  # "12" and 12 are the same in a URL, not in JSON
                 if ids and type(value) is int and 1 <= value <= MAX_ID and value % 2 == 1:
                     values[name] = ids[value // 2 % len(ids)]
