@@ -27,10 +27,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         when, _, ident = raw.partition("|")
         started = datetime.fromisoformat(when)
-        if started.tzinfo is None:
+        ident = int(ident)
+        # Only what this API gives out: aware times in a sane range, ids a database can hold.
+        if started.tzinfo is None or not 1 <= ident <= 2**31 - 1:
             raise ValueError
-        return started, int(ident)
-    except ValueError:
+        if not 2000 <= started.astimezone(UTC).year <= 9000:
+            raise ValueError
+        return started, ident
+    except (ValueError, OverflowError, UnicodeDecodeError):
         raise ApiError(422, fields={"cursor": ["Not a cursor this API gave out."]}) from None
 
 

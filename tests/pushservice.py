@@ -91,6 +91,9 @@ class PushService:
                 pass
 
         class Server(ThreadingHTTPServer):
+            # Four schedulers with 16 threads each connect at once: a deep enough backlog.
+            request_queue_size = 256
+
             def handle_error(self, request, client_address):
                 pass  # a sender killed mid-request is part of the tests, not an error here
 

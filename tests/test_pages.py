@@ -297,3 +297,16 @@ def test_health_check_reports_the_database(client):
 def test_the_api_page_lists_every_operation(client):
     page = html(client.get("/api/docs"))
     assert "/api/v1/sessions/{session_id}" in page and "PATCH" in page
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage!",
+        "MDAwMS0wMS0wMVQwMDowMDowMCswMTowMHwx",
+        "MjAyNi0wMS0wMVQwMDowMDowMCswMDowMHw5OTk5OTk5OTk5OTk5",
+    ],
+)
+def test_a_forged_history_cursor_starts_from_the_newest(alice_browser, cursor):
+    response = alice_browser.get(f"/history?cursor={cursor}")
+    assert response.status_code == 302 and response.location == "/history"
