@@ -430,3 +430,13 @@ def test_changing_zone_between_weeks_keeps_the_local_hour_and_sends_no_night_pin
     run(app, second + timedelta(minutes=1))
     assert len(push_service.messages) == 2
     assert [s for _, _, s in delivery_states(app)] == ["sent", "sent"]
+
+
+def test_a_redirect_from_the_push_service_is_never_followed(app, as_alice, alice, push_service):
+    remind_at(app, as_alice, 3, "08:30")
+    subscribe(as_alice, push_service, "phone")
+    elsewhere = push_service.subscriber("elsewhere")
+    push_service.answers["phone"] = [(307, {"Location": elsewhere.endpoint})]
+    run(app, due_instant(app, alice.id) + timedelta(minutes=1))
+    assert [m.name for m in push_service.messages] == ["phone"]  # nothing sent onwards
+    assert delivery_states(app)[0][2] == "failed"
