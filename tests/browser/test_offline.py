@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from pnapp.extensions import db
 from pnapp.models import MassageSession
+from tests.browser.test_record_session import log_in
 from tests.conftest import PASSWORD, make_user
 from tests.helpers import session_body
 
@@ -22,42 +23,6 @@ SAVED_OFFLINE = "Saved on this phone. It will be sent when you are back online."
 
 
 # Fixtures and helpers
-
-
-@pytest.fixture
-def phone(browser, live_server, request):
-    """Like conftest's phone (390 x 844, touch, Toronto), but with the service worker
-    allowed: offline entry depends on it (it serves the app shell and sends on Background
-    Sync). A failing test leaves a screenshot in test-artifacts/."""
-    context = browser.new_context(
-        service_workers="allow",
-        base_url=live_server,
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-        timezone_id="America/Toronto",
-        locale="en-CA",
-    )
-    page = context.new_page()
-    try:
-        yield page
-        if getattr(request.node, "call_failed", False):
-            artifacts = request.config.rootpath / "test-artifacts"
-            artifacts.mkdir(exist_ok=True)
-            name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)
-            page = context.pages[-1] if context.pages else page
-            page.screenshot(path=artifacts / f"{name}.png", full_page=True)
-    finally:
-        context.close()
-
-
-def log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").tap()
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Hello"))
 
 
 def log_out(page: Page) -> None:

@@ -11,11 +11,10 @@ import time
 import zlib
 from urllib.parse import urljoin, urlsplit
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from pnapp import pwa
-from tests.conftest import PASSWORD
+from tests.browser.test_record_session import log_in
 from tests.helpers import session_body
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -103,42 +102,6 @@ def test_png_reader_tells_transparent_from_opaque():
 
 
 # Fixtures and helpers
-
-
-@pytest.fixture
-def phone(browser, live_server, request):
-    """Like conftest's phone (390 x 844, touch, Toronto), but with the service worker
-    allowed: here it is what is under test. A failing test leaves a screenshot in
-    test-artifacts/."""
-    context = browser.new_context(
-        service_workers="allow",
-        base_url=live_server,
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        device_scale_factor=2,
-        timezone_id="America/Toronto",
-        locale="en-CA",
-    )
-    page = context.new_page()
-    try:
-        yield page
-        if getattr(request.node, "call_failed", False):
-            artifacts = request.config.rootpath / "test-artifacts"
-            artifacts.mkdir(exist_ok=True)
-            name = re.sub(r"[^\w.-]+", "_", request.node.nodeid)
-            page = context.pages[-1] if context.pages else page
-            page.screenshot(path=artifacts / f"{name}.png", full_page=True)
-    finally:
-        context.close()
-
-
-def log_in(page: Page, email: str) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").tap()
-    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Hello"))
 
 
 def eventually(page: Page, script: str, timeout: float = 15) -> object:
