@@ -6,7 +6,7 @@ PORT ?= 5000
 PNAPP_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export PNAPP_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test lint chromium
+.PHONY: run test lint chromium translations
 
 $(BIN)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -19,22 +19,42 @@ run: $(BIN)/.installed
 	$(BIN)/flask --app pnapp init
 	$(BIN)/flask --app pnapp serve --port $(PORT)
 
-## Lint, then the whole suite on SQLite and again on PostgreSQL.
+## Lint, then the whole suite on SQLite and on PostgreSQL. The two runs go side by side
+## (they share nothing but the machine); PostgreSQL's report is printed after SQLite's.
 test: $(BIN)/.installed chromium lint
-	PNAPP_TEST_DB=sqlite $(BIN)/pytest
+	@mkdir -p test-artifacts
 	@if $(BIN)/python -m tests.pg_ready "$(PNAPP_TEST_DATABASE_URL)"; then \
-		PNAPP_TEST_DB=postgresql PNAPP_TEST_DATABASE_URL="$(PNAPP_TEST_DATABASE_URL)" $(BIN)/pytest; \
+		echo "Running the suite on SQLite and, at the same time, on PostgreSQL"; \
+		PNAPP_TEST_DB=postgresql PNAPP_TEST_DATABASE_URL="$(PNAPP_TEST_DATABASE_URL)" \
+			$(BIN)/pytest -p no:cacheprovider > test-artifacts/postgresql.log 2>&1 & pg=$$!; \
+		PNAPP_TEST_DB=sqlite $(BIN)/pytest; sqlite=$$?; \
+		wait $$pg; postgresql=$$?; \
+		echo; echo "======== the same suite on PostgreSQL ========"; cat test-artifacts/postgresql.log; \
+		echo "SQLite run: exit $$sqlite; PostgreSQL run: exit $$postgresql"; \
+		[ $$sqlite = 0 ] && [ $$postgresql = 0 ]; \
 	elif [ "$$CI" = "true" ]; then \
 		echo "PostgreSQL is not reachable at $(PNAPP_TEST_DATABASE_URL): failing, since CI=true"; exit 1; \
 	else \
-		echo "PostgreSQL is not reachable at $(PNAPP_TEST_DATABASE_URL): the PostgreSQL run was skipped"; \
+		echo "PostgreSQL is not reachable at $(PNAPP_TEST_DATABASE_URL): only SQLite is tested"; \
+		PNAPP_TEST_DB=sqlite $(BIN)/pytest; \
 	fi
+
+## After changing words in the code or templates: refresh the catalogues, translate what
+## is new in pnapp/translations/*/LC_MESSAGES/messages.po, then run this again to compile.
+translations: $(BIN)/.installed
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --add-comments=Translators: \
+		--no-location --no-wrap --sort-output -o pnapp/translations/messages.pot .
+	$(BIN)/pybabel -q update -i pnapp/translations/messages.pot -d pnapp/translations \
+		--no-fuzzy-matching --ignore-obsolete --no-wrap
+	$(BIN)/pybabel compile --statistics -d pnapp/translations
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-# Browser tests drive Debian's Chromium; install it when it is missing.
+# Browser tests drive Debian's Chromium, and the PDF report is rendered with poppler's
+# pdftoppm; install them when they are missing.
 chromium:
-	@command -v chromium >/dev/null || { \
+	@command -v chromium >/dev/null && command -v pdftoppm >/dev/null || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		$$SUDO apt-get install -y -qq chromium poppler-utils; }

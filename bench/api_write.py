@@ -38,7 +38,6 @@ import argparse
 import os
 import random
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -54,6 +53,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
+from scratch import free_port, no_control_socket, reset_postgres, wait_until_up  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(
@@ -62,7 +62,6 @@ PG_URL = os.environ.get(
 CLIENTS = 32
 PASSWORD = "bench-password-1234"
 REQUEST_TIMEOUT = 30  # seconds; bounds every request, so every client loop ends
-STARTUP_TIMEOUT = 30  # seconds for gunicorn to answer /healthz
 POST_ROUTE = "POST /api/v1/sessions"
 TRIVIAL_ROUTE = "GET /healthz"
 
@@ -82,24 +81,6 @@ def app_env(db: str, instance: Path) -> dict[str, str]:
     return env
 
 
-def reset_postgres() -> None:
-    """Create the bench database if missing and empty it (it is scratch space)."""
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    name = conninfo_to_dict(PG_URL).get("dbname")
-    if not name:
-        sys.exit(f"PNAPP_BENCH_DATABASE_URL names no database: {PG_URL}")
-    with psycopg.connect(make_conninfo(PG_URL, dbname="postgres"), autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE")
-        conn.execute("CREATE SCHEMA public")
-
-
 def init_schema(env: dict[str, str]) -> None:
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "pnapp", "init"],
@@ -109,20 +90,6 @@ def init_schema(env: dict[str, str]) -> None:
         capture_output=True,
         timeout=120,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def no_control_socket() -> list[str]:
-    """gunicorn 27 opens a control socket at one fixed path in the home folder, shared by
-    every gunicorn on the machine: this one does without (older versions have none)."""
-    from gunicorn.config import Config
-
-    return ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
 
 
 @contextmanager
@@ -144,20 +111,6 @@ def gunicorn(env: dict[str, str], log: Path):
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=10)
-
-
-def wait_until_up(base: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {server.returncode}")
-        try:
-            if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass  # not listening yet, or the workers are still loading the app
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer within {STARTUP_TIMEOUT} s")
 
 
 # Clients
@@ -317,7 +270,7 @@ def run_db(db: str, seconds: float, warmup: float) -> tuple[list[Result], bool, 
     log = workdir / "gunicorn.stderr"
     try:
         if db == "postgresql":
-            reset_postgres()
+            reset_postgres(PG_URL)
         env = app_env(db, instance)
         init_schema(env)
         with gunicorn(env, log) as base:

@@ -51,13 +51,11 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections import Counter, defaultdict
 from contextlib import contextmanager
@@ -67,6 +65,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
+from scratch import free_port, no_control_socket, reset_postgres, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(
@@ -74,7 +73,8 @@ PG_URL = os.environ.get(
 )
 PASSWORD = "load-password-1234"
 REQUEST_TIMEOUT = 30  # seconds; bounds every request
-STARTUP_TIMEOUT = 60  # seconds for the server to answer /healthz
+# seconds for the server to answer /healthz: the SQLite default starts a scheduler too
+STARTUP_TIMEOUT = 60
 SETUP_TIMEOUT = 180  # seconds for `flask init` and for registering the patients
 LOGIN_CONCURRENCY = 16  # log-ins at once (each one is an Argon2 verification)
 LOGIN_TIMEOUT = 300  # seconds for all log-ins together
@@ -110,24 +110,6 @@ def app_env(target: str, workdir: Path) -> dict[str, str]:
     if target == "postgresql":
         env["DATABASE_URL"] = PG_URL
     return env
-
-
-def reset_postgres() -> None:
-    """Create the scratch database when missing, and empty it."""
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    name = conninfo_to_dict(PG_URL).get("dbname")
-    if not name or name in ("postgres", "template0", "template1"):
-        sys.exit(f"PNAPP_LOAD_DATABASE_URL must name a scratch database: {PG_URL}")
-    with psycopg.connect(make_conninfo(PG_URL, dbname="postgres"), autocommit=True) as admin:
-        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not found:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE")
-        conn.execute("CREATE SCHEMA public")
 
 
 def flask(env: dict[str, str], *args: str) -> str:
@@ -184,18 +166,6 @@ def email(number: int) -> str:
     return f"load{number}@example.com"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def no_control_socket() -> list[str]:
-    from gunicorn.config import Config
-
-    return ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
-
-
 def server_command(target: str, env: dict[str, str], port: int) -> tuple[list[str], str]:
     if target == "postgresql":
         command = [sys.executable, "-m", "gunicorn", "--workers", "4", "--threads", "4"]
@@ -218,7 +188,7 @@ def server(command: list[str], env: dict[str, str], port: int, log: Path):
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_until_up(base, proc, log)
+        wait_until_up(base, proc, lambda: tail(log), timeout=STARTUP_TIMEOUT)
         yield base
     finally:
         if proc.poll() is not None:
@@ -238,21 +208,6 @@ def signal_group(proc: subprocess.Popen, sig: int) -> None:
         os.killpg(proc.pid, sig)
     except ProcessLookupError:
         pass
-
-
-def wait_until_up(base: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited ({proc.returncode}):\n{tail(log)}")
-        try:
-            with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass  # not listening yet, or the workers are still loading the app
-        time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer within {STARTUP_TIMEOUT} s:\n{tail(log)}")
 
 
 ACCESS_LINE = re.compile(r'^\S+ - \S+ \[[^]]+\] "')
@@ -592,7 +547,7 @@ def run_target(target: str, users: int, seconds: float) -> bool:
     log = workdir / "server.log"
     try:
         if target == "postgresql":
-            reset_postgres()
+            reset_postgres(PG_URL)
         env = app_env(target, workdir)
         flask(env, "init")
         register_patients(env, users)

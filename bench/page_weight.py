@@ -38,7 +38,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,11 +45,11 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.error import URLError
 from urllib.request import Request as HttpRequest
 from urllib.request import urlopen
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from scratch import free_port, no_control_socket, wait_until_up  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -64,7 +63,6 @@ CHROMIUM_ARGS = [
 ]
 DEMO_EMAIL = "demo@pnapp.example"
 DEMO_PASSWORD = "demo-password"
-STARTUP_TIMEOUT = 30  # seconds for gunicorn to answer /healthz
 FIRST_VISIT_TARGET_KB = 60
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -79,12 +77,6 @@ PHONE = {
 # The app, with the demo patient
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def flask(env: dict[str, str], *args: str) -> None:
     subprocess.run(
         [sys.executable, "-m", "flask", "--app", "pnapp", *args],
@@ -94,14 +86,6 @@ def flask(env: dict[str, str], *args: str) -> None:
         capture_output=True,
         timeout=300,
     )
-
-
-def no_control_socket() -> list[str]:
-    """gunicorn 27 opens a control socket at one fixed path in the home folder, shared by
-    every gunicorn on the machine: this one does without (older versions have none)."""
-    from gunicorn.config import Config
-
-    return ["--no-control-socket"] if "control_socket_disable" in Config().settings else []
 
 
 @contextmanager
@@ -134,21 +118,6 @@ def demo_server():
                 server.kill()
                 server.wait(timeout=10)
         shutil.rmtree(instance, ignore_errors=True)
-
-
-def wait_until_up(base: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited with status {server.returncode}")
-        try:
-            with urlopen(f"{base}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (URLError, OSError):
-            pass  # not listening yet, or the workers are still loading the app
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer within {STARTUP_TIMEOUT} s")
 
 
 def launch(playwright) -> Browser:

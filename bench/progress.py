@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 os.environ["PNAPP_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="pnapp-bench-progress-")
 
 from flask import Flask  # noqa: E402
+from scratch import reset_postgres  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from pnapp import create_app  # noqa: E402
@@ -56,27 +57,9 @@ ROUTES = ("/progress", "/api/v1/progress?weeks=104")
 HISTORIES = {10: 20, 1000: 1150}
 
 
-def reset_postgres() -> None:
-    """Create the scratch database if missing and empty it."""
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    name = conninfo_to_dict(PG_URL).get("dbname")
-    if not name:
-        sys.exit(f"PNAPP_BENCH_PROGRESS_URL names no database: {PG_URL}")
-    with psycopg.connect(make_conninfo(PG_URL, dbname="postgres"), autocommit=True) as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE")
-        conn.execute("CREATE SCHEMA public")
-
-
 def make_app(which: str) -> Flask:
     if which == "postgresql":
-        reset_postgres()
+        reset_postgres(PG_URL)
         url = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
     else:
         url = f"sqlite:///{tempfile.mkdtemp(prefix='pnapp-bench-db-')}/bench.sqlite3"

@@ -55,6 +55,8 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from scratch import reset_postgres  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -156,24 +158,6 @@ class PushService:
 
 
 # Databases
-
-
-def reset_postgres() -> None:
-    """Create the bench database if missing and empty it (it is scratch space)."""
-    import psycopg
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    name = conninfo_to_dict(PG_URL).get("dbname")
-    if not name:
-        sys.exit(f"PNAPP_BENCH_DATABASE_URL names no database: {PG_URL}")
-    with psycopg.connect(make_conninfo(PG_URL, dbname="postgres"), autocommit=True) as admin:
-        found = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not found:
-            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        conn.execute("DROP SCHEMA public CASCADE")
-        conn.execute("CREATE SCHEMA public")
 
 
 def sqlalchemy_url(db: str, scratch: Path) -> str:
@@ -332,7 +316,7 @@ def weekly_payload(app) -> str:
     from pnapp.reminders import WEEKLY, payload
 
     with app.app_context():
-        body = payload(WEEKLY, tag="weekly-2026W47", path="/sessions/new")
+        body = payload(WEEKLY, tag="weekly-2026W47", path="/sessions/new", language="en")
     return json.dumps(body, separators=(",", ":"))
 
 
@@ -489,7 +473,7 @@ def bench_db(db: str, patients: int, push: PushService, keys: dict, args) -> dic
         instance = scratch / "instance"
         url = sqlalchemy_url(db, scratch)
         if db == "postgresql":
-            reset_postgres()
+            reset_postgres(PG_URL)
         init_schema(db, instance, url)
         app = make_app(instance, url)
         try:

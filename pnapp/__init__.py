@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
         cli,
         database,
         errors,
+        i18n,
         pages,
         pwa,
         security,
@@ -43,6 +44,7 @@ def create_app(config: dict | None = None) -> Flask:
     limiter.init_app(app)
     smorest.init_app(app)
     auth.init_app(app)
+    i18n.init_app(app)
     errors.register(app)
     security.init_app(app)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import segno
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -18,10 +20,10 @@ from pnapp.timeutil import utcnow
 bp = Blueprint("care", __name__)
 
 SCOPE_WORDS = {
-    "progress": "Weeks kept and relief",
-    "sessions": "Each session's ratings",
-    "notes": "My notes",
-    "alerts": "Tell them when I miss a week",
+    "progress": _l("Weeks kept and relief"),
+    "sessions": _l("Each session's ratings"),
+    "notes": _l("My notes"),
+    "alerts": _l("Tell them when I miss a week"),
 }
 
 
@@ -44,7 +46,7 @@ def share():
         invite_url = url_for("care.invite", token=token, _external=True)
         qr = Markup(
             segno.make(invite_url, error="m").svg_inline(
-                scale=5, title="QR code of the invitation link"
+                scale=5, title=gettext("QR code of the invitation link")
             )
         )
     return render_template(
@@ -70,10 +72,10 @@ def change_share(share_id: int):
             found.caregiver if found.patient_id == current_user.id else found.patient
         ).display_name
         found.end()
-        flash(f"Sharing with {name} has ended.")
+        flash(gettext("Sharing with %(name)s has ended.", name=name))
     elif found.patient_id == current_user.id:
         found.set_scopes(chosen_scopes())
-        flash(f"Saved what {found.caregiver.display_name} can see.")
+        flash(gettext("Saved what %(name)s can see.", name=found.caregiver.display_name))
     else:
         abort(403)
     return redirect(url_for("care.share" if current_user.is_patient else "pages.care"))
@@ -95,7 +97,7 @@ def invite(token: str):
             return render_template(
                 "care/invite.html", invite=found, problem=err.message
             ), err.status
-        flash(f"You can now follow {made.patient.display_name}'s progress.")
+        flash(gettext("You can now follow %(name)s's progress.", name=made.patient.display_name))
         return redirect(url_for("pages.care_patient", patient_id=made.patient_id))
     return render_template("care/invite.html", invite=found, token=token, scope_words=SCOPE_WORDS)
 
@@ -108,9 +110,7 @@ def caregiver_view(patient_id: int, weeks: int) -> dict:
         abort(404)
     view = {"share": found, "patient": found.patient, "weeks": weeks}
     if found.has("progress"):
-        view.update(
-            progress_page(found.patient, utcnow(), weeks, whose=f"{found.patient.display_name}'s")
-        )
+        view.update(progress_page(found.patient, utcnow(), weeks, name=found.patient.display_name))
     if found.has("sessions"):
         view["recent"], _ = session_page(found.patient, limit=10)
     return view

@@ -7,6 +7,8 @@ from datetime import datetime
 
 from markupsafe import Markup, escape
 
+from pnapp.labels import date_words
+
 WIDTH, HEIGHT = 360, 190
 LEFT, RIGHT, TOP, BOTTOM = 30, 10, 12, 28
 
@@ -57,11 +59,13 @@ def before_after_chart(points: list[Point], title: str, chart_id: str) -> Markup
             parts.append(f'<circle class="after" cx="{cx:.1f}" cy="{y(p.after):.1f}" r="4"/>')
         parts.append(f'<circle class="before" cx="{cx:.1f}" cy="{y(p.before):.1f}" r="4"/>')
     first, last = points[0].when, points[-1].when
-    parts.append(f'<text class="axis" x="{LEFT}" y="{HEIGHT - 8}">{first:%-d %b}</text>')
+    parts.append(
+        f'<text class="axis" x="{LEFT}" y="{HEIGHT - 8}">{escape(date_words(first, "MMMd"))}</text>'
+    )
     if len(points) > 1:
         parts.append(
             f'<text class="axis" x="{WIDTH - RIGHT}" y="{HEIGHT - 8}" '
-            f'text-anchor="end">{last:%-d %b}</text>'
+            f'text-anchor="end">{escape(date_words(last, "MMMd"))}</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))

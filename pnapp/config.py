@@ -50,6 +50,7 @@ class Defaults:
     AFTER_NUDGE_HOURS = 3
     SCHEDULER_INTERVAL_SECONDS = 60
     ENV = "development"
+    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     # Set PNAPP_TRUST_PROXY=true behind exactly one reverse proxy (X-Forwarded-*).

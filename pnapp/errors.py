@@ -9,6 +9,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from pnapp.i18n import N_, translate
+
 log = logging.getLogger(__name__)
 
 CODES = {
@@ -26,17 +28,17 @@ CODES = {
 }
 
 MESSAGES = {
-    400: "The request could not be read.",
-    401: "Please log in.",
-    403: "You are not allowed to do that.",
-    404: "Not found.",
-    405: "That method is not allowed here.",
-    409: "That conflicts with what is stored.",
-    410: "That link has expired or was already used.",
-    413: "The request is too large.",
-    415: "Send JSON with Content-Type: application/json.",
-    422: "Some fields are not valid.",
-    429: "Too many requests. Please wait a moment and try again.",
+    400: N_("The request could not be read."),
+    401: N_("Please log in."),
+    403: N_("You are not allowed to do that."),
+    404: N_("Not found."),
+    405: N_("That method is not allowed here."),
+    409: N_("That conflicts with what is stored."),
+    410: N_("That link has expired or was already used."),
+    413: N_("The request is too large."),
+    415: N_("Send JSON with Content-Type: application/json."),
+    422: N_("Some fields are not valid."),
+    429: N_("Too many requests. Please wait a moment and try again."),
 }
 
 
@@ -66,7 +68,7 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.code = code or CODES.get(status, "error")
-        self.message = message or MESSAGES.get(status, "Something went wrong.")
+        self.message = message or MESSAGES.get(status, N_("Something went wrong."))
         self.fields = fields
         self.headers = headers or {}
 
@@ -93,9 +95,11 @@ def is_api_request() -> bool:
 
 
 def error_response(err: ApiError):
-    body = {"status": err.status, "code": err.code, "message": err.message}
+    body = {"status": err.status, "code": err.code, "message": translate(err.message)}
     if err.fields is not None:
-        body["fields"] = err.fields
+        body["fields"] = {
+            name: [translate(m) for m in messages] for name, messages in err.fields.items()
+        }
     response = jsonify({"error": body})
     response.status_code = err.status
     response.headers.update(err.headers)
@@ -106,7 +110,9 @@ def from_http_exception(exc: HTTPException) -> ApiError:
     status = exc.code or 500
     if isinstance(exc, CSRFError):
         return ApiError(
-            400, "The security token is missing or wrong. Reload and try again.", code="csrf_failed"
+            400,
+            N_("The security token is missing or wrong. Reload and try again."),
+            code="csrf_failed",
         )
     data = getattr(exc, "data", None) or {}
     if status == 422 and "messages" in data:
@@ -118,11 +124,15 @@ def from_http_exception(exc: HTTPException) -> ApiError:
                 messages = inner
         return ApiError(422, fields=flatten(messages))
     if status == 400 and "messages" in data:
-        return ApiError(400, "The request body is not valid JSON.")
+        return ApiError(400, N_("The request body is not valid JSON."))
     headers = dict(data.get("headers") or {})
     if status == 429 and exc.get_headers():
         headers.update({k: v for k, v in exc.get_headers() if k == "Retry-After"})
     return ApiError(status, data.get("message"), headers=headers)
+
+
+def error_page(status: int, message):
+    return render_template("error.html", status=status, message=translate(message)), status
 
 
 def register(app: Flask) -> None:
@@ -130,7 +140,7 @@ def register(app: Flask) -> None:
     def handle_api_error(err: ApiError):
         if is_api_request():
             return error_response(err)
-        return render_template("error.html", status=err.status, message=err.message), err.status
+        return error_page(err.status, err.message)
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
@@ -139,11 +149,11 @@ def register(app: Flask) -> None:
             return error_response(err)
         message = err.message
         if err.code == "csrf_failed":
-            message = (
+            message = N_(
                 "This page was open too long or came from elsewhere. "
                 "Please go back, reload and try again."
             )
-        return render_template("error.html", status=err.status, message=message), err.status
+        return error_page(err.status, message)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
@@ -152,9 +162,9 @@ def register(app: Flask) -> None:
         log.exception("unhandled error on %s %s", request.method, request.path)
         err = ApiError(
             500,
-            "Something went wrong on our side. Your data is safe; please try again.",
+            N_("Something went wrong on our side. Your data is safe; please try again."),
             code="server_error",
         )
         if is_api_request():
             return error_response(err)
-        return render_template("error.html", status=500, message=err.message), 500
+        return error_page(500, err.message)

@@ -32,13 +32,15 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from pnapp.extensions import db
-from pnapp.insights import progress_page
-from pnapp.labels import ADJUNCTS, AREAS
+from pnapp.insights import CHART_TITLES, progress_page
+from pnapp.labels import ADJUNCTS, AREAS, date_words, decimal
 from pnapp.labels import MEASURES as MEASURE_WORDS
 from pnapp.models import (
     MEASURES,
@@ -152,7 +154,7 @@ def _urn(base_url: str, *parts: Any) -> str:
 def _rating_code(measure: str) -> dict[str, Any]:
     if measure == "pain":
         return {"coding": [PAIN], "text": "Pain (0-10)"}
-    words = MEASURE_WORDS[measure]["name"]
+    words = measure.title()  # FHIR's display texts stay in English
     coding = {"system": SELF_RATING, "code": measure, "display": f"{words} self-rating (0-10)"}
     return {"coding": [coding], "text": f"{words} (0-10)"}
 
@@ -313,7 +315,7 @@ def all_json(patient: User, *, now: datetime | None = None) -> dict[str, Any]:
 
 # The clinician's report (PDF)
 
-FOOTER = "pnapp records how the person felt; it does not diagnose."
+FOOTER = _l("pnapp records how the person felt; it does not diagnose.")
 INK = (30, 30, 30)
 MUTED = (100, 100, 100)
 GRID = (200, 200, 200)
@@ -333,6 +335,7 @@ PLAIN = str.maketrans(
         "·": "-",
         "✓": "",
         "\u00a0": " ",
+        "\u202f": " ",
     }
 )
 
@@ -347,8 +350,9 @@ class _Report(FPDF):
         self.set_y(-14)
         self.set_font("Helvetica", size=8)
         self.set_text_color(*MUTED)
-        self.cell(0, 5, FOOTER)
-        self.cell(0, 5, f"Page {self.page_no()} of {{nb}}", align="R")
+        self.cell(0, 5, latin1(str(FOOTER)))
+        page = gettext("Page %(page)s of %(pages)s", page=self.page_no(), pages="{nb}")
+        self.cell(0, 5, latin1(page), align="R")
 
     def heading(self, text: str, room: float = 30) -> None:
         """A section title, on a new page when the section would not fit below it."""
@@ -370,15 +374,11 @@ class _Report(FPDF):
         self.ellipse(x - r, y - r, 2 * r, 2 * r, style)
 
 
-def _day(d: date | datetime) -> str:
-    return f"{d.day} {d:%b %Y}"
-
-
 def report_pdf(patient: User, weeks: int, now: datetime) -> bytes:
     """A report to hand a clinician: weeks kept, before and after charts for pain and
     stress, relief in plain words, adjuncts and therapists. One to two A4 pages."""
     name = patient.display_name
-    page = progress_page(patient, now, weeks, whose=f"{name}'s")
+    page = progress_page(patient, now, weeks, name=name)
     progress, sessions = page["progress"], page["sessions"]
     first_monday = date.fromisoformat(progress["weeks"][0]["start"])
     today = local_date(now, patient.timezone)
@@ -386,21 +386,33 @@ def report_pdf(patient: User, weeks: int, now: datetime) -> bytes:
     pdf = _Report(format="A4")
     pdf.set_margins(15, 15, 15)
     pdf.set_auto_page_break(True, margin=20)
-    pdf.set_title(latin1(f"pnapp report for {name}"))
+    pdf.set_title(latin1(gettext("pnapp report for %(name)s", name=name)))
     pdf.set_creator("pnapp")
     pdf.set_creation_date(now.astimezone(UTC))
     pdf.add_page()
 
     pdf.set_font("Helvetica", "B", 18)
     pdf.set_text_color(*INK)
-    pdf.cell(0, 10, "Massage and symptom report", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 10, latin1(gettext("Massage and symptom report")), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "B", 13)
     pdf.cell(0, 7, latin1(name), new_x="LMARGIN", new_y="NEXT")
-    pdf.para(f"{_day(first_monday)} to {_day(today)} (the last {weeks} weeks)", size=11)
     pdf.para(
-        f"Ratings {name} entered in pnapp before and after each massage, on 0-10 scales "
-        "(0 = none, 10 = worst imaginable). Times are in "
-        f"{patient.timezone.replace('_', ' ')}.",
+        ngettext(
+            "%(first)s to %(last)s (the last week)",
+            "%(first)s to %(last)s (the last %(num)d weeks)",
+            weeks,
+            first=date_words(first_monday),
+            last=date_words(today),
+        ),
+        size=11,
+    )
+    pdf.para(
+        gettext(
+            "Ratings %(name)s entered in pnapp before and after each massage, on 0-10 scales "
+            "(0 = none, 10 = worst imaginable). Times are in %(zone)s.",
+            name=name,
+            zone=patient.timezone.replace("_", " "),
+        ),
         size=9,
         colour=MUTED,
     )
@@ -416,11 +428,29 @@ def _weeks_section(pdf: _Report, progress: dict, weeks: int) -> None:
     rows = progress["weeks"]
     kept = sum(1 for w in rows if w["goal_met"])
     goal = progress["weekly_goal"]
-    pdf.heading("Weeks kept", room=40)
+    pdf.heading(gettext("Weeks kept"), room=40)
     pdf.para(
-        f"Goal: {goal} {'session' if goal == 1 else 'sessions'} a week. Kept {kept} of the "
-        f"last {weeks} weeks. Current run: {progress['current_streak_weeks']} weeks in a "
-        f"row; longest run: {progress['longest_streak_weeks']} weeks."
+        " ".join(
+            (
+                ngettext("Goal: %(num)d session a week.", "Goal: %(num)d sessions a week.", goal),
+                ngettext(
+                    "Kept %(kept)d of the last week.",
+                    "Kept %(kept)d of the last %(num)d weeks.",
+                    weeks,
+                    kept=kept,
+                ),
+                ngettext(
+                    "Current run: %(num)d week in a row;",
+                    "Current run: %(num)d weeks in a row;",
+                    progress["current_streak_weeks"],
+                ),
+                ngettext(
+                    "longest run: %(num)d week.",
+                    "longest run: %(num)d weeks.",
+                    progress["longest_streak_weeks"],
+                ),
+            )
+        )
     )
     per_row, box, label_w = 26, 6.0, 20.0
     for start in range(0, len(rows), per_row):
@@ -429,7 +459,7 @@ def _weeks_section(pdf: _Report, progress: dict, weeks: int) -> None:
         monday = date.fromisoformat(chunk[0]["start"])
         pdf.set_font("Helvetica", size=8)
         pdf.set_text_color(*MUTED)
-        pdf.text(pdf.l_margin, y + box - 1.8, f"{monday.day} {monday:%b %y}")
+        pdf.text(pdf.l_margin, y + box - 1.8, latin1(date_words(monday, "yMMM")))
         for i, w in enumerate(chunk):
             x = pdf.l_margin + label_w + i * box
             current = start + i == len(rows) - 1
@@ -445,8 +475,10 @@ def _weeks_section(pdf: _Report, progress: dict, weeks: int) -> None:
         pdf.set_xy(pdf.l_margin, y + box + 0.5)
     pdf.ln(1)
     pdf.para(
-        "Each box is one week, oldest first, with the number of sessions; shaded = goal met; "
-        "the dashed box is this week, still in progress.",
+        gettext(
+            "Each box is one week, oldest first, with the number of sessions; shaded = goal "
+            "met; the dashed box is this week, still in progress."
+        ),
         size=8,
         colour=MUTED,
     )
@@ -454,10 +486,9 @@ def _weeks_section(pdf: _Report, progress: dict, weeks: int) -> None:
 
 def _charts_section(pdf: _Report, sessions: list[MassageSession], tz: str) -> None:
     for measure in ("pain", "stress"):
-        words = MEASURE_WORDS[measure]["name"]
-        pdf.heading(f"{words} before and after each session", room=70)
+        pdf.heading(str(CHART_TITLES[measure]), room=70)
         if not sessions:
-            pdf.para("No sessions in these weeks.")
+            pdf.para(gettext("No sessions in these weeks."))
             continue
         _chart(pdf, sessions, measure, tz)
 
@@ -498,24 +529,31 @@ def _chart(pdf: _Report, sessions: list[MassageSession], measure: str, tz: str) 
         pdf.dot(x, y(before), radius, "DF")
     pdf.set_text_color(*MUTED)
     first, last = sessions[0].started_at, sessions[-1].started_at
-    pdf.text(left, top + height + 5, _day(first.astimezone(zone(tz))))
+    pdf.text(left, top + height + 5, latin1(date_words(first.astimezone(zone(tz)))))
     if n > 1:
-        label = _day(last.astimezone(zone(tz)))
+        label = latin1(date_words(last.astimezone(zone(tz))))
         pdf.text(left + width - pdf.get_string_width(label), top + height + 5, label)
     # The legend: the shapes themselves, so it does not rely on colour.
     legend_y = top + height + 10
     pdf.set_draw_color(*INK)
     pdf.set_fill_color(255, 255, 255)
     pdf.dot(left + 1.3, legend_y - 1, 1.3, "DF")
-    pdf.text(left + 4, legend_y, "before")
+    before, after = latin1(gettext("before")), latin1(gettext("after"))
+    pdf.text(left + 4, legend_y, before)
+    after_x = left + 4 + pdf.get_string_width(before) + 6
     pdf.set_fill_color(*INK)
-    pdf.dot(left + 18, legend_y - 1, 1.3, "F")
-    pdf.text(left + 21, legend_y, "after")
+    pdf.dot(after_x, legend_y - 1, 1.3, "F")
+    pdf.text(after_x + 3, legend_y, after)
     pdf.text(
-        left + 34,
+        after_x + 3 + pdf.get_string_width(after) + 6,
         legend_y,
-        f"{n} {'session' if n == 1 else 'sessions'}; the line shows the change "
-        "(green lower, orange higher)",
+        latin1(
+            ngettext(
+                "%(num)d session; the line shows the change (green lower, orange higher)",
+                "%(num)d sessions; the line shows the change (green lower, orange higher)",
+                n,
+            )
+        ),
     )
     pdf.set_xy(pdf.l_margin, legend_y + 3)
 
@@ -525,33 +563,53 @@ def _relief_section(pdf: _Report, summary: str, relief: dict) -> None:
     for m, r in relief.items():
         if not r["n_paired"]:
             continue
-        n = r["n_paired"]
-        line = (
-            f"{MEASURE_WORDS[m]['name']}: {r['mean_before']:.1f} before, "
-            f"{r['mean_after']:.1f} after on average ({n} {'session' if n == 1 else 'sessions'})"
-        )
+        parts = [
+            ngettext(
+                "%(measure)s: %(before)s before, %(after)s after on average (%(num)d session).",
+                "%(measure)s: %(before)s before, %(after)s after on average (%(num)d sessions).",
+                r["n_paired"],
+                measure=MEASURE_WORDS[m]["name"],
+                before=decimal(r["mean_before"]),
+                after=decimal(r["mean_after"]),
+            )
+        ]
         if r["sd_change"] is not None:
-            line += f"; mean change {r['mean_change']:.1f} points (SD {r['sd_change']:.1f})"
-        line += "."
+            parts.append(
+                gettext(
+                    "Mean change %(change)s points (SD %(sd)s).",
+                    change=decimal(r["mean_change"]),
+                    sd=decimal(r["sd_change"]),
+                )
+            )
         m30, m50 = r["meaningful_30"], r["substantial_50"]
         if m30["eligible"]:
-            line += (
-                f" Meaningful relief (30% or more) in {m30['count']} of {m30['eligible']}; "
-                f"substantial relief (50% or more) in {m50['count']} of {m50['eligible']}."
+            parts.append(
+                gettext(
+                    "Meaningful relief (30%% or more) in %(count30)d of %(of30)d; substantial "
+                    "relief (50%% or more) in %(count50)d of %(of50)d.",
+                    count30=m30["count"],
+                    of30=m30["eligible"],
+                    count50=m50["count"],
+                    of50=m50["eligible"],
+                )
             )
         if r["worsened"]:
-            line += f" Worse after {r['worsened']}."
-        lines.append(line)
+            parts.append(gettext("Worse after %(num)d.", num=r["worsened"]))
+        lines.append(" ".join(parts))
     # About two lines a measure: the section moves to the next page whole rather than
     # leaving its footnote behind.
-    pdf.heading("Relief after a session", room=35 + 11 * len(lines))
+    pdf.heading(gettext("Relief after a session"), room=35 + 11 * len(lines))
     pdf.para(summary, style="B")
-    for line in lines or ["No session has both before and after ratings in these weeks yet."]:
+    empty = gettext("No session has both before and after ratings in these weeks yet.")
+    for line in lines or [empty]:
         pdf.para(line)
     pdf.para(
-        "These are rules of thumb for how a person felt, not a medical assessment. The 30% and "
-        "50% thresholds were set for change in pain over weeks (IMMPACT 2008); here they are "
-        "applied to the change across one session, and to stress by analogy.",
+        gettext(
+            "These are rules of thumb for how a person felt, not a medical assessment. The "
+            "30%% and 50%% thresholds were set for change in pain over weeks (IMMPACT 2008); "
+            "here they are applied to the change across one session, and to stress by analogy."
+        )
+        % {},  # gettext formats only when given values; this turns %% into %
         size=8,
         colour=MUTED,
     )
@@ -560,13 +618,19 @@ def _relief_section(pdf: _Report, summary: str, relief: dict) -> None:
 def _helps_section(
     pdf: _Report, patient: User, sessions: list[MassageSession], helps: list[dict]
 ) -> None:
-    pdf.heading("Adjuncts, areas and therapists", room=40)
+    pdf.heading(gettext("Adjuncts, areas and therapists"), room=40)
     paired = sum(1 for s in sessions if s.after_pain is not None)
-    pdf.para(f"Sessions in these weeks: {len(sessions)} ({paired} rated before and after).")
+    pdf.para(
+        gettext(
+            "Sessions in these weeks: %(count)d (%(paired)d rated before and after).",
+            count=len(sessions),
+            paired=paired,
+        )
+    )
     adjuncts = Counter(a for s in sessions for a in s.adjuncts or ())
     areas = Counter(a for s in sessions for a in s.areas or ())
-    pdf.para("Adjuncts: " + _counts(adjuncts, ADJUNCTS, "none recorded") + ".")
-    pdf.para("Areas massaged: " + _counts(areas, AREAS, "none recorded") + ".")
+    pdf.para(gettext("Adjuncts: %(list)s.", list=_counts(adjuncts, ADJUNCTS)))
+    pdf.para(gettext("Areas massaged: %(list)s.", list=_counts(areas, AREAS)))
 
     therapists = _therapists(patient)
     by_therapist: dict[int | None, list[MassageSession]] = {}
@@ -577,32 +641,37 @@ def _helps_section(
         by_therapist.items(), key=lambda item: (item[0] is None, -len(item[1]))
     ):
         t = therapists.get(tid)
-        who = "No therapist recorded" if t is None else t.name
+        who = gettext("No therapist recorded") if t is None else t.name
         if t is not None and t.credential:
             who += f" ({t.credential})"
         changes = [s.before_pain - s.after_pain for s in group if s.after_pain is not None]
-        text = f"{who}: {len(group)} {'session' if len(group) == 1 else 'sessions'}"
         if changes:
-            text += f", pain {sum(changes) / len(changes):.1f} points lower after on average"
+            text = ngettext(
+                "%(who)s: %(num)d session, pain %(points)s points lower after on average",
+                "%(who)s: %(num)d sessions, pain %(points)s points lower after on average",
+                len(group),
+                who=who,
+                points=decimal(sum(changes) / len(changes)),
+            )
+        else:
+            text = ngettext(
+                "%(who)s: %(num)d session", "%(who)s: %(num)d sessions", len(group), who=who
+            )
         parts.append(text)
-    pdf.para("Therapists: " + ("; ".join(parts) if parts else "none recorded") + ".")
+    listed = "; ".join(parts) if parts else gettext("none recorded")
+    pdf.para(gettext("Therapists: %(list)s.", list=listed))
 
     if helps:
-        pdf.para("What seems to help (average fall in pain after a session):", style="B")
+        pdf.para(gettext("What seems to help (average change in pain after a session):"), style="B")
         for h in helps:
-            (with_mean, with_n), (without_mean, without_n) = h["with"], h["without"]
-            pdf.para(
-                f"- {h['label'][:1].upper()}{h['label'][1:]}: {with_mean:.1f} points "
-                f"({with_n} sessions); "
-                f"{h['other']}: {without_mean:.1f} points ({without_n} sessions)."
-            )
+            pdf.para("- " + h["sentence"])
         pdf.para(
-            "These are comparisons, not proof: other things differ between sessions too.",
+            gettext("These are comparisons, not proof: other things differ between sessions too."),
             size=8,
             colour=MUTED,
         )
 
 
-def _counts(counter: Counter, words: dict[str, str], empty: str) -> str:
+def _counts(counter: Counter, words: dict) -> str:
     found = [f"{label} {counter[code]}" for code, label in words.items() if counter[code]]
-    return ", ".join(found) if found else empty
+    return ", ".join(found) if found else gettext("none recorded")

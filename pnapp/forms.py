@@ -12,6 +12,7 @@ import marshmallow as ma
 from werkzeug.datastructures import MultiDict
 
 from pnapp.errors import flatten
+from pnapp.i18n import translate
 from pnapp.timeutil import zone
 
 SKIP = {"csrf_token", "submit"}
@@ -71,4 +72,7 @@ def load(schema: ma.Schema, data: dict[str, Any]) -> tuple[dict[str, Any] | None
     try:
         return schema.load(data), {}
     except ma.ValidationError as err:
-        return None, flatten(err.messages)
+        return None, {
+            name: [translate(m) for m in messages]
+            for name, messages in flatten(err.messages).items()
+        }

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from pnapp.charts import Point, before_after_chart
 from pnapp.extensions import db
-from pnapp.labels import ADJUNCTS, AREAS
+from pnapp.labels import ADJUNCTS, AREAS, decimal
 from pnapp.models import MassageSession, Therapist, User
 from pnapp.timeutil import local_date, local_midnight, week_start, zone
 
@@ -21,7 +23,13 @@ def window_start(user: User, now: datetime, weeks: int) -> datetime:
     return local_midnight(monday, user.timezone)
 
 
-def progress_page(user: User, now: datetime, weeks: int, *, whose: str = "your") -> dict:
+CHART_TITLES = {
+    "pain": _l("Pain before and after each session, oldest first"),
+    "stress": _l("Stress before and after each session, oldest first"),
+}
+
+
+def progress_page(user: User, now: datetime, weeks: int, *, name: str | None = None) -> dict:
     """Everything the progress screens show, in a bounded number of queries."""
     progress = user.progress(now, weeks)
     sessions = list(
@@ -48,7 +56,7 @@ def progress_page(user: User, now: datetime, weeks: int, *, whose: str = "your")
         ]
         charts[measure] = before_after_chart(
             points,
-            f"{measure.title()} before and after each session, oldest first",
+            str(CHART_TITLES[measure]),
             f"chart-{measure}",
         )
     return {
@@ -56,30 +64,68 @@ def progress_page(user: User, now: datetime, weeks: int, *, whose: str = "your")
         "weeks": weeks,
         "sessions": sessions,
         "charts": charts,
-        "summary": summary_sentence(progress["relief"]["pain"], weeks, whose),
+        "summary": summary_sentence(progress["relief"]["pain"], weeks, name),
         "helps": what_helps(user, sessions),
     }
 
 
-def summary_sentence(pain: dict, weeks: int, whose: str) -> str:
+def summary_sentence(pain: dict, weeks: int, name: str | None) -> str:
+    """Pain relief over the window in one or two modest sentences; name=None speaks to the
+    patient, a name speaks about them (to a caregiver or a clinician)."""
     n = pain["n_paired"]
     if n == 0:
-        return f"No sessions with both before and after ratings in the last {weeks} weeks yet."
-    change = pain["mean_change"]
-    if change > 0:
-        moved = f"{whose} pain fell by {change:.1f} points on average after a session"
-    elif change < 0:
-        moved = f"{whose} pain rose by {-change:.1f} points on average after a session"
-    else:
-        moved = f"{whose} pain was on average the same after a session"
-    meaningful = pain["meaningful_30"]
-    tail = ""
-    if meaningful["eligible"]:
-        tail = (
-            f"; {meaningful['count']} of {meaningful['eligible']} sessions brought "
-            "meaningful relief (30% or more)"
+        return ngettext(
+            "No sessions with both before and after ratings in the last week yet.",
+            "No sessions with both before and after ratings in the last %(num)d weeks yet.",
+            weeks,
         )
-    return f"Over the last {weeks} weeks {moved}{tail}."
+    change = pain["mean_change"]
+    values = {"weeks": weeks, "points": decimal(abs(change)), "name": name}
+    if name is None:
+        if change > 0:
+            text = gettext(
+                "Over the last %(weeks)d weeks your pain fell by %(points)s points on average "
+                "after a session.",
+                **values,
+            )
+        elif change < 0:
+            text = gettext(
+                "Over the last %(weeks)d weeks your pain rose by %(points)s points on average "
+                "after a session.",
+                **values,
+            )
+        else:
+            text = gettext(
+                "Over the last %(weeks)d weeks your pain was on average the same after a session.",
+                **values,
+            )
+    elif change > 0:
+        text = gettext(
+            "Over the last %(weeks)d weeks %(name)s's pain fell by %(points)s points on "
+            "average after a session.",
+            **values,
+        )
+    elif change < 0:
+        text = gettext(
+            "Over the last %(weeks)d weeks %(name)s's pain rose by %(points)s points on "
+            "average after a session.",
+            **values,
+        )
+    else:
+        text = gettext(
+            "Over the last %(weeks)d weeks %(name)s's pain was on average the same after a "
+            "session.",
+            **values,
+        )
+    meaningful = pain["meaningful_30"]
+    if meaningful["eligible"]:
+        text += " " + ngettext(
+            "%(count)d of %(num)d session brought meaningful relief (30%% or more).",
+            "%(count)d of %(num)d sessions brought meaningful relief (30%% or more).",
+            meaningful["eligible"],
+            count=meaningful["count"],
+        )
+    return text
 
 
 def _mean_pain_change(sessions: list[MassageSession]) -> tuple[float, int] | None:
@@ -91,12 +137,29 @@ def what_helps(user: User, sessions: list[MassageSession]) -> list[dict]:
     """With and without each adjunct, per area and per therapist: average pain change on
     each side, shown only when both sides have at least MIN_SIDE paired sessions."""
     paired = [s for s in sessions if s.after_pain is not None]
+    # Whole sentences per kind of comparison, since word order differs between languages.
     groups = [
-        (f"sessions with {label.lower()}", "without", lambda s, c=code: c in s.adjuncts)
+        (
+            lambda **v: gettext(
+                "Sessions with %(what)s: average pain change %(with)s (%(n_with)s sessions); "
+                "without: %(without)s (%(n_without)s sessions).",
+                **v,
+            ),
+            str(label).lower(),
+            lambda s, c=code: c in s.adjuncts,
+        )
         for code, label in ADJUNCTS.items()
     ]
     groups += [
-        (f"sessions for {label.lower()}", "for other areas", lambda s, c=code: c in s.areas)
+        (
+            lambda **v: gettext(
+                "Sessions for %(what)s: average pain change %(with)s (%(n_with)s sessions); "
+                "for other areas: %(without)s (%(n_without)s sessions).",
+                **v,
+            ),
+            str(label).lower(),
+            lambda s, c=code: c in s.areas,
+        )
         for code, label in AREAS.items()
     ]
     names = {
@@ -104,13 +167,27 @@ def what_helps(user: User, sessions: list[MassageSession]) -> list[dict]:
         for t in db.session.scalars(select(Therapist).where(Therapist.patient_id == user.id))
     }
     groups += [
-        (f"sessions with {name}", "with others", lambda s, t=tid: s.therapist_id == t)
+        (
+            lambda **v: gettext(
+                "Sessions with %(what)s: average pain change %(with)s (%(n_with)s sessions); "
+                "with others: %(without)s (%(n_without)s sessions).",
+                **v,
+            ),
+            name,
+            lambda s, t=tid: s.therapist_id == t,
+        )
         for tid, name in names.items()
     ]
     rows = []
-    for label, other, test in groups:
+    for sentence, what, test in groups:
         with_ = _mean_pain_change([s for s in paired if test(s)])
         without = _mean_pain_change([s for s in paired if not test(s)])
         if with_ and without and with_[1] >= MIN_SIDE and without[1] >= MIN_SIDE:
-            rows.append({"label": label, "other": other, "with": with_, "without": without})
+            text = sentence(
+                what=what,
+                **{"with": decimal(with_[0]), "without": decimal(without[0])},
+                n_with=with_[1],
+                n_without=without[1],
+            )
+            rows.append({"sentence": text, "with": with_, "without": without})
     return rows

@@ -2,72 +2,187 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
+
+from babel import Locale
+from babel.dates import format_skeleton, format_time
+from babel.numbers import format_decimal
+from flask_babel import get_locale, gettext, ngettext
+from flask_babel import lazy_gettext as _l
 
 from pnapp.timeutil import zone
 
-WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+WORDS = (
+    _l("zero"),
+    _l("one"),
+    _l("two"),
+    _l("three"),
+    _l("four"),
+    _l("five"),
+    _l("six"),
+    _l("seven"),
+    _l("eight"),
+    _l("nine"),
+    _l("ten"),
+)
 
 MEASURES = {
     "pain": {
-        "name": "Pain",
-        "question": "How much pain do you feel right now?",
-        "low": "no pain",
-        "high": "worst pain imaginable",
+        "name": _l("Pain"),
+        "question": _l("How much pain do you feel right now?"),
+        "low": _l("no pain"),
+        "high": _l("worst pain imaginable"),
     },
     "stress": {
-        "name": "Stress",
-        "question": "How stressed do you feel right now?",
-        "low": "not at all",
-        "high": "as stressed as I can imagine",
+        "name": _l("Stress"),
+        "question": _l("How stressed do you feel right now?"),
+        "low": _l("not at all"),
+        "high": _l("as stressed as I can imagine"),
     },
     "numbness": {
-        "name": "Numbness",
-        "question": "How numb do your hands or feet feel right now?",
-        "low": "no numbness",
-        "high": "completely numb",
+        "name": _l("Numbness"),
+        "question": _l("How numb do your hands or feet feel right now?"),
+        "low": _l("no numbness"),
+        "high": _l("completely numb"),
     },
     "tingling": {
-        "name": "Tingling",
-        "question": "How much tingling do you feel right now?",
-        "low": "no tingling",
-        "high": "worst tingling imaginable",
+        "name": _l("Tingling"),
+        "question": _l("How much tingling do you feel right now?"),
+        "low": _l("no tingling"),
+        "high": _l("worst tingling imaginable"),
     },
     "weakness": {
-        "name": "Weakness",
-        "question": "How weak do your hands or feet feel right now?",
-        "low": "no weakness",
-        "high": "as weak as I can imagine",
+        "name": _l("Weakness"),
+        "question": _l("How weak do your hands or feet feel right now?"),
+        "low": _l("no weakness"),
+        "high": _l("as weak as I can imagine"),
     },
 }
 
 AREAS = {
-    "feet_lower_legs": "Feet and lower legs",
-    "hands_lower_arms": "Hands and lower arms",
-    "whole_body": "Most of the body",
+    "feet_lower_legs": _l("Feet and lower legs"),
+    "hands_lower_arms": _l("Hands and lower arms"),
+    "whole_body": _l("Most of the body"),
 }
 
 ADJUNCTS = {
-    "heat_towels": "Heat towels",
-    "cold_towels": "Cold towels",
-    "hot_tub": "Hot tub",
-    "sauna": "Sauna",
+    "heat_towels": _l("Heat towels"),
+    "cold_towels": _l("Cold towels"),
+    "hot_tub": _l("Hot tub"),
+    "sauna": _l("Sauna"),
 }
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+FIELD_NAMES = {
+    "display_name": _l("Your name"),
+    "email": _l("E-mail"),
+    "password": _l("Password"),
+    "current_password": _l("Current password"),
+    "new_password": _l("New password"),
+    "role": _l("Who you are"),
+    "timezone": _l("Time zone"),
+    "language": _l("Language"),
+    "weekly_goal": _l("Massage sessions a week"),
+    "reminder.weekday": _l("Reminder day"),
+    "reminder.time": _l("Reminder time"),
+    "started_at": _l("When"),
+    "duration_min": _l("How long"),
+    "therapist_id": _l("Therapist"),
+    "areas": _l("Symptom areas"),
+    "adjuncts": _l("With"),
+    "notes": _l("Notes"),
+    "name": _l("Name"),
+    "phone": _l("Phone"),
+    "scopes": _l("What they can see"),
+    "before": _l("Before the massage"),
+    "after": _l("After the massage"),
+    "credential": _l("Credential"),
+    "screening.knows_pn": _l("Did they know what peripheral neuropathy is?"),
+    "screening.approach": _l("How would they treat it? (their answer, in your words)"),
+    "screening.asked_symptom_areas": _l("Did they ask where your symptoms are?"),
+    "client_id": _l("Session"),
+}
 
 
-def local_time(value: datetime | None, tz: str, fmt: str = "%a %-d %b %Y, %H:%M") -> str:
+def field_name(name: str) -> str:
+    """The words for a form field named in an error summary: "before.pain" -> "Pain, before"."""
+    name = re.sub(r"\.\d+$", "", name)  # "areas.0" is about the areas
+    if name in FIELD_NAMES:
+        return str(FIELD_NAMES[name])
+    when, _, measure = name.partition(".")
+    if measure in MEASURES and when in ("before", "after"):
+        if when == "before":
+            return gettext("%(measure)s, before", measure=MEASURES[measure]["name"])
+        return gettext("%(measure)s, after", measure=MEASURES[measure]["name"])
+    return name.replace("_", " ").replace(".", " ")
+
+
+WEEKDAYS = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
+# Translators: short weekday names, on buttons seven to a row.
+WEEKDAYS_SHORT = (
+    _l("Mon"),
+    _l("Tue"),
+    _l("Wed"),
+    _l("Thu"),
+    _l("Fri"),
+    _l("Sat"),
+    _l("Sun"),
+)
+
+
+# Named formats, written by Babel in each language's own way (CLDR skeletons).
+DATE_SKELETONS = {"datetime": "yMMMEd", "date": "yMMMd", "day": "MMMd", "long_date": "yMMMMd"}
+DATE_SKELETONS["weekday_time"] = "MMMMEEEEd"
+WITH_TIME = ("datetime", "weekday_time")
+
+
+def local_time(value: datetime | None, tz: str, fmt: str = "datetime") -> str:
+    """A UTC instant as the person reads it, in their zone and language.
+
+    fmt: datetime (Sun, Nov 22, 2026, 3:04 PM), date, day (Nov 22), long_date,
+    weekday_time, or input (2026-11-22T15:04, for <input type="datetime-local">).
+    """
     if value is None:
         return ""
-    return value.astimezone(zone(tz)).strftime(fmt)
+    local = value.astimezone(zone(tz))
+    if fmt == "input":
+        return local.strftime("%Y-%m-%dT%H:%M")
+    locale = get_locale() or Locale("en")
+    day = format_skeleton(DATE_SKELETONS[fmt], local, locale=locale)
+    if fmt not in WITH_TIME:
+        return day
+    time = format_time(local, "short", locale=locale)
+    return locale.datetime_formats["medium"].replace("{1}", day).replace("{0}", time)
 
 
 def change_words(measure: str, change: int | None) -> str:
     """'2 points lower' / 'no change' / '1 point higher'."""
     if change is None:
-        return "not rated both times"
+        return gettext("not rated both times")
     if change == 0:
-        return "no change"
-    points = "point" if abs(change) == 1 else "points"
-    return f"{abs(change)} {points} {'lower' if change > 0 else 'higher'}"
+        return gettext("no change")
+    if change > 0:
+        return ngettext("%(num)d point lower", "%(num)d points lower", change)
+    return ngettext("%(num)d point higher", "%(num)d points higher", -change)
+
+
+def date_words(value: date | datetime | str, skeleton: str = "yMMMd") -> str:
+    """A calendar date (or its ISO text) written out the reader's way: Nov 16, 2026 /
+    16 nov. 2026 (a datetime is taken as it is: convert it to the patient's zone first)."""
+    day = date.fromisoformat(value) if isinstance(value, str) else value
+    return format_skeleton(skeleton, day, locale=get_locale() or "en")
+
+
+def decimal(value: float | None, places: int = 1) -> str:
+    """A number with fixed decimals in the reader's way: 2.5 in English, 2,5 in French."""
+    if value is None:
+        return "–"
+    return format_decimal(value, format="0." + "0" * places, locale=get_locale() or "en")

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from pnapp.errors import ApiError
 from pnapp.extensions import db
+from pnapp.i18n import N_
 from pnapp.timeutil import local_date, utcnow, week_bounds
 
 MEASURES = ("pain", "stress", "numbness", "tingling", "weakness")
@@ -84,6 +85,10 @@ class User(UserMixin, db.Model):
     next_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     # Part of the login cookie's id: raising it logs every other device out.
     session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # The language chosen in settings ("en", "fr-CA", "es"); None follows the browser.
+    language: Mapped[str | None] = mapped_column(String(8))
+    # The language the browser last asked for: notifications go out in it when none is chosen.
+    browser_language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
@@ -122,6 +127,7 @@ class User(UserMixin, db.Model):
             display_name=data["display_name"].strip(),
             role=data["role"],
             timezone=data.get("timezone") or "UTC",
+            language=data.get("language"),
         )
         user.set_password(data["password"])
         db.session.add(user)
@@ -131,8 +137,8 @@ class User(UserMixin, db.Model):
             db.session.rollback()
             raise ApiError(
                 409,
-                "An account with that e-mail already exists.",
-                fields={"email": ["An account with that e-mail already exists."]},
+                N_("An account with that e-mail already exists."),
+                fields={"email": [N_("An account with that e-mail already exists.")]},
             ) from None
         return user
 
@@ -155,6 +161,12 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return _verify(self.password_hash, password)
+
+    def change_password(self, password: str) -> None:
+        """Set a new password and log every device out (the caller logs this one back in)."""
+        self.set_password(password)
+        self.session_epoch += 1
+        db.session.commit()
 
     def get_id(self) -> str:
         return f"{self.id}.{self.session_epoch}"
@@ -195,7 +207,7 @@ class User(UserMixin, db.Model):
             self.reminder_time = value["time"]
 
     def update(self, data: dict[str, Any], now: datetime | None = None) -> None:
-        for key in ("display_name", "timezone", "weekly_goal", "reminder"):
+        for key in ("display_name", "timezone", "weekly_goal", "reminder", "language"):
             if key in data:
                 setattr(self, key, data[key].strip() if key == "display_name" else data[key])
         self.schedule_reminder(now or utcnow())
@@ -495,7 +507,7 @@ class MassageSession(db.Model):
                 patient.own_therapist(data["therapist_id"])
             except ApiError:
                 raise ApiError(
-                    422, fields={"therapist_id": ["Not one of your therapists."]}
+                    422, fields={"therapist_id": [N_("Not one of your therapists.")]}
                 ) from None
         simple = ("started_at", "duration_min", "therapist_id", "notes")
         for key in simple:
@@ -674,9 +686,9 @@ class Invite(db.Model):
         now = now or utcnow()
         invite = cls.by_token(token) if isinstance(token, str) else None
         if invite is None:
-            raise ApiError(404, "That invitation link is not known.")
+            raise ApiError(404, N_("That invitation link is not known."))
         if not caregiver.is_caregiver:
-            raise ApiError(403, "Only a caregiver account can accept an invitation.")
+            raise ApiError(403, N_("Only a caregiver account can accept an invitation."))
         claimed = db.session.execute(
             update(cls)
             .where(cls.id == invite.id, cls.used_at.is_(None), cls.expires_at > now)
@@ -685,7 +697,8 @@ class Invite(db.Model):
         if claimed != 1:
             db.session.rollback()
             raise ApiError(
-                410, "That invitation link has expired or was already used. Ask for a new one."
+                410,
+                N_("That invitation link has expired or was already used. Ask for a new one."),
             )
         share = db.session.scalar(
             select(CareShare).where(

@@ -10,17 +10,25 @@ from functools import wraps
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask import session as browser_session  # "session" here means a massage session
+from flask_babel import gettext
 from flask_login import current_user, login_required, logout_user
 
-from pnapp import labels
+from pnapp import i18n, labels
+from pnapp.api.auth import WRONG_PASSWORD, change_own_password
 from pnapp.assets import static_url
 from pnapp.care import caregiver_view
 from pnapp.errors import ApiError
 from pnapp.forms import load, to_json_shape
+from pnapp.i18n import translate
 from pnapp.insights import progress_page
 from pnapp.models import ADJUNCTS, AREAS, HEAT_ADJUNCTS, MEASURES, CareShare, MassageSession
 from pnapp.pagination import session_page
-from pnapp.schemas import MePatchSchema, SessionInSchema, SessionPatchSchema
+from pnapp.schemas import (
+    MePatchSchema,
+    PasswordChangeSchema,
+    SessionInSchema,
+    SessionPatchSchema,
+)
 from pnapp.timeutil import COMMON_ZONES, all_zones, utcnow, zone
 
 bp = Blueprint("pages", __name__)
@@ -82,7 +90,7 @@ def new_session():
             except ApiError as err:
                 errors = err.fields or {"_form": [err.message]}
             else:
-                flash("Saved. Enjoy your massage.")
+                flash(gettext("Saved. Enjoy your massage."))
                 return redirect(url_for("pages.session_detail", session_id=session.id))
     return render_template(
         "sessions/new.html", form=form, errors=errors, **choices()
@@ -100,7 +108,7 @@ def session_detail(session_id: int):
         data, errors = load(SessionPatchSchema(only=("after",)), {"after": form.get("after", {})})
         if data:
             session.update(current_user, data)
-            flash("Saved. Thank you.")
+            flash(gettext("Saved. Thank you."))
             return redirect(url_for("pages.session_detail", session_id=session.id))
     return render_template(
         "sessions/detail.html", session=session, form=form, errors=errors, heat=HEAT_ADJUNCTS
@@ -127,7 +135,7 @@ def edit_session(session_id: int):
             except ApiError as err:
                 errors = err.fields or {"_form": [err.message]}
             else:
-                flash("Changes saved.")
+                flash(gettext("Changes saved."))
                 return redirect(url_for("pages.session_detail", session_id=session.id))
     return render_template(
         "sessions/edit.html", session=session, form=form, errors=errors, **choices()
@@ -141,7 +149,7 @@ def delete_session(session_id: int):
     session = own_session_or_404(session_id)
     if request.method == "POST":
         session.delete()
-        flash("The session was deleted.")
+        flash(gettext("The session was deleted."))
         return redirect(url_for("pages.history"))
     return render_template("sessions/delete.html", session=session)
 
@@ -169,14 +177,38 @@ def settings():
         form = to_json_shape(request.form, ints=("weekly_goal", "weekday"))
         if "reminder" in form:
             form["reminder"]["enabled"] = form["reminder"].get("enabled") == "on"
+        if request.form.get("language") == "":
+            form["language"] = None  # follow the browser
         data, errors = load(MePatchSchema(), form)
         if data:
             current_user.update(data)
-            flash("Settings saved.")
+            flash(gettext("Settings saved."))
             return redirect(url_for("pages.settings"))
     return render_template(
-        "settings.html", errors=errors, common_zones=COMMON_ZONES, zones=all_zones()
+        "settings.html",
+        errors=errors,
+        common_zones=COMMON_ZONES,
+        zones=all_zones(),
+        languages=i18n.NAMES,
     ), 422 if errors else 200
+
+
+@bp.route("/settings/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """A new password; every other device is logged out."""
+    errors = {}
+    if request.method == "POST":
+        data, errors = load(PasswordChangeSchema(), to_json_shape(request.form))
+        if data:
+            try:
+                change_own_password(data["current_password"], data["new_password"])
+            except ApiError as err:
+                errors = {"current_password": [translate(err.message)]}
+            else:
+                flash(gettext("Your password was changed. Other devices were logged out."))
+                return redirect(url_for("pages.settings"))
+    return render_template("settings_password.html", errors=errors), 422 if errors else 200
 
 
 @bp.route("/settings/delete", methods=["GET", "POST"])
@@ -190,9 +222,10 @@ def delete_account():
             logout_user()
             browser_session.clear()
             user.delete_account()
-            flash("Your account and all its data were deleted.")  # after clear(): it survives
+            # Flashed after clear(), so it survives to the next page.
+            flash(gettext("Your account and all its data were deleted."))
             return redirect(url_for("pages.home"))
-        errors = {"password": ["That password is not right."]}
+        errors = {"password": [gettext(WRONG_PASSWORD)]}
     return render_template("settings_delete.html", errors=errors), 422 if errors else 200
 
 
@@ -236,12 +269,14 @@ def care_patient(patient_id: int):
 def _template_globals(state) -> None:
     # Globals (unlike context) reach imported macros too.
     state.app.jinja_env.globals.update(labels=labels, static_url=static_url)
+    state.app.jinja_env.filters["decimal"] = labels.decimal
+    state.app.jinja_env.filters["date_words"] = labels.date_words
 
 
 @bp.app_context_processor
 def template_helpers() -> dict:
     tz = current_user.timezone if current_user.is_authenticated else "UTC"
-    return {"local": lambda value, fmt="%a %-d %b %Y, %H:%M": labels.local_time(value, tz, fmt)}
+    return {"local": lambda value, fmt="datetime": labels.local_time(value, tz, fmt)}
 
 
 def choices() -> dict:

@@ -13,6 +13,7 @@ from sqlalchemy import and_, or_, select
 
 from pnapp.errors import ApiError
 from pnapp.extensions import db
+from pnapp.i18n import N_
 from pnapp.models import MassageSession, User
 from pnapp.timeutil import local_midnight
 
@@ -35,7 +36,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
             raise ValueError
         return started, ident
     except (ValueError, OverflowError, UnicodeDecodeError):
-        raise ApiError(422, fields={"cursor": ["Not a cursor this API gave out."]}) from None
+        raise ApiError(422, fields={"cursor": [N_("Not a cursor this API gave out.")]}) from None
 
 
 def session_page(

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from pnapp.assets import static_url
 from pnapp.extensions import db
+from pnapp.i18n import language_tag
 
 bp = Blueprint("pwa", __name__)
 
@@ -53,11 +54,12 @@ def manifest():
 def service_worker():
     """The service worker, from the root so that it controls the whole app.
 
-    Its text names the fingerprinted shell files, so any change to them changes the worker
-    and the browser offers the new version ("Update now").
+    Its text names the fingerprinted shell files and the language of the cached shell pages,
+    so a change to either changes the worker and the browser offers the new version
+    ("Update now"), which caches the shell again.
     """
     assets = [static_url(a) for a in SHELL_ASSETS]
-    version = hashlib.sha256("|".join(assets).encode()).hexdigest()[:12]
+    version = hashlib.sha256("|".join([*assets, language_tag()]).encode()).hexdigest()[:12]
     body = render_template(
         "sw.js",
         version=version,

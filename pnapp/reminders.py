@@ -25,6 +25,7 @@ from sqlalchemy.orm import selectinload
 
 from pnapp import push
 from pnapp.extensions import db
+from pnapp.i18n import DEFAULT, N_, in_language, user_language
 from pnapp.models import CareShare, Delivery, MassageSession, PushSubscription, User
 from pnapp.timeutil import (
     iso_week_label,
@@ -54,9 +55,10 @@ SEND_BATCH = 64
 IN_FLIGHT = 3
 TTL = {WEEKLY: 12 * 3600, AFTER_NUDGE: 6 * 3600, MISSED_WEEK: 12 * 3600}
 TEXT = {
-    WEEKLY: "Time for your weekly massage check-in",
-    AFTER_NUDGE: "How do you feel after your massage? Tap to rate.",
-    "test": "This is a test reminder from pnapp.",
+    WEEKLY: N_("Time for your weekly massage check-in"),
+    AFTER_NUDGE: N_("How do you feel after your massage? Tap to rate."),
+    MISSED_WEEK: N_("%(name)s has no session recorded for last week."),
+    "test": N_("This is a test reminder from pnapp."),
 }
 
 
@@ -82,18 +84,19 @@ def send_due_reminders(now: datetime) -> Report:
 # Planning: write Delivery rows for what is due.
 
 
-def payload(kind: str, *, tag: str, path: str, body: str | None = None) -> dict:
+def payload(kind: str, *, tag: str, path: str, language: str, **values) -> dict:
     """Declarative Web Push (Safari 18.4+); other browsers hand it to the service worker.
-    Generic words only: it shows on lock screens."""
+    Generic words only, in the person's language: it shows on lock screens."""
     base = current_app.config["PUBLIC_URL"].rstrip("/")
+    body = in_language(language, TEXT[kind])
     return {
         "web_push": 8030,
         "notification": {
             "title": "pnapp",
-            "body": body or TEXT[kind],
+            "body": body % values if values else body,
             "navigate": f"{base}{path}",
             "tag": tag,
-            "lang": "en",
+            "lang": language,
         },
     }
 
@@ -144,7 +147,12 @@ def plan_weekly(now: datetime) -> int:
                     WEEKLY,
                     week,
                     due,
-                    payload(WEEKLY, tag=f"weekly-{week.replace('-', '')}", path="/sessions/new"),
+                    payload(
+                        WEEKLY,
+                        tag=f"weekly-{week.replace('-', '')}",
+                        path="/sessions/new",
+                        language=user_language(user),
+                    ),
                 )
             )
         planned += _insert_new(rows)
@@ -175,7 +183,15 @@ def plan_after_nudges(now: datetime, after: timedelta | None = None) -> int:
     after = after or timedelta(hours=current_app.config["AFTER_NUDGE_HOURS"])
     period = literal("session-") + cast(MassageSession.id, String)
     found = db.session.execute(
-        select(MassageSession.id, MassageSession.patient_id, MassageSession.started_at).where(
+        select(
+            MassageSession.id,
+            MassageSession.patient_id,
+            MassageSession.started_at,
+            User.language,
+            User.browser_language,
+        )
+        .join(User, User.id == MassageSession.patient_id)
+        .where(
             MassageSession.after_pain.is_(None),
             MassageSession.started_at <= now - after,
             MassageSession.started_at > now - after - timedelta(hours=18),
@@ -195,9 +211,14 @@ def plan_after_nudges(now: datetime, after: timedelta | None = None) -> int:
             AFTER_NUDGE,
             f"session-{sid}",
             started + after,
-            payload(AFTER_NUDGE, tag=f"after-{sid}", path=f"/sessions/{sid}"),
+            payload(
+                AFTER_NUDGE,
+                tag=f"after-{sid}",
+                path=f"/sessions/{sid}",
+                language=chosen or seen or DEFAULT,
+            ),
         )
-        for sid, patient_id, started in found
+        for sid, patient_id, started, chosen, seen in found
     ]
     planned = _insert_new(rows)
     db.session.commit()
@@ -210,7 +231,7 @@ def plan_missed_weeks(now: datetime) -> int:
     shares = db.session.scalars(
         select(CareShare)
         .where(exists().where(PushSubscription.user_id == CareShare.caregiver_id))
-        .options(selectinload(CareShare.patient))
+        .options(selectinload(CareShare.patient), selectinload(CareShare.caregiver))
     ).all()
     due = []
     for share in shares:
@@ -254,7 +275,8 @@ def plan_missed_weeks(now: datetime) -> int:
                     MISSED_WEEK,
                     tag=f"missed-{share.patient_id}-{week.replace('-', '')}",
                     path=f"/care/{share.patient_id}",
-                    body=f"{name} has no session recorded for last week.",
+                    language=user_language(share.caregiver),
+                    name=name,
                 ),
             )
         )
@@ -504,7 +526,7 @@ def send_test(user: User) -> tuple[int, int]:
     """A test notification to each of the user's devices, now. Returns (sent, failed)."""
     vapid = push.load_vapid(current_app)
     session = push.http_session(4)
-    body = payload("test", tag="test", path="/settings")
+    body = payload("test", tag="test", path="/settings", language=user_language(user))
     sent = failed = 0
     for sub in list(user.subscriptions):
         outcome = push.send(

@@ -11,6 +11,7 @@ import marshmallow as ma
 from marshmallow import fields, validate, validates, validates_schema
 
 from pnapp.errors import ApiError
+from pnapp.i18n import LANGUAGES, N_
 from pnapp.models import ADJUNCTS, AREAS, DEFAULT_SCOPES, ROLES, SCOPES
 from pnapp.pagination import decode_cursor
 from pnapp.timeutil import is_valid_zone, to_utc_iso, utcnow
@@ -53,7 +54,7 @@ class Schema(ma.Schema):
                 continue  # refused as unknown, or ignored (query strings)
             texts = value if isinstance(value, list) else [value]
             if any(isinstance(t, str) and not is_storable_text(t) for t in texts):
-                bad[key] = ["Must not contain NUL characters or unpaired surrogates."]
+                bad[key] = [N_("Must not contain NUL characters or unpaired surrogates.")]
         if bad:
             raise ma.ValidationError(bad)
         return data
@@ -102,14 +103,14 @@ class UTCDateTime(fields.AwareDateTime):
         # Years far out first (converting 0001-01-01T00:00+01:00 to UTC would overflow); a
         # local year one off the bounds may still be within them in UTC: checked below.
         if parsed.year < EARLIEST.year - 1:
-            raise ma.ValidationError("Must be in the year 2000 or later.")
+            raise ma.ValidationError(N_("Must be in the year 2000 or later."))
         if parsed.year > utcnow().year + 1:
-            raise ma.ValidationError("Cannot be in the future.")
+            raise ma.ValidationError(N_("Cannot be in the future."))
         result = parsed.astimezone(UTC)
         if result < EARLIEST:
-            raise ma.ValidationError("Must be in the year 2000 or later.")
+            raise ma.ValidationError(N_("Must be in the year 2000 or later."))
         if result > utcnow() + FUTURE_SLACK:
-            raise ma.ValidationError("Cannot be in the future.")
+            raise ma.ValidationError(N_("Cannot be in the future."))
         return result
 
 
@@ -141,7 +142,7 @@ class TimezoneField(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         name = super()._deserialize(value, attr, data, **kwargs)
         if not is_valid_zone(name):
-            raise ma.ValidationError("Not a known IANA time zone, e.g. America/Toronto.")
+            raise ma.ValidationError(N_("Not a known IANA time zone, e.g. America/Toronto."))
         return name
 
 
@@ -155,7 +156,14 @@ class ReminderSchema(Schema):
     @validates("time")
     def _time(self, value, **kwargs):
         if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
-            raise ma.ValidationError("Use 24-hour HH:MM, e.g. 09:00.")
+            raise ma.ValidationError(N_("Use 24-hour HH:MM, e.g. 09:00."))
+
+
+LANGUAGE = fields.String(
+    allow_none=True,
+    validate=validate.OneOf(LANGUAGES),
+    metadata={"description": "en, fr-CA or es; null follows the browser's language"},
+)
 
 
 class UserSchema(Schema):
@@ -164,6 +172,7 @@ class UserSchema(Schema):
     display_name = fields.String()
     role = fields.String(validate=validate.OneOf(ROLES))
     timezone = fields.String()
+    language = LANGUAGE
     weekly_goal = fields.Integer()
     reminder = fields.Nested(ReminderSchema)
     created_at = OutDateTime()
@@ -174,23 +183,25 @@ class UserEnvelope(Schema):
 
 
 DISPLAY_NAME = validate.Length(min=1, max=80)
+NEW_PASSWORD = fields.String(
+    required=True,
+    load_only=True,
+    validate=validate.Length(min=10, max=1000, error=N_("Use at least 10 characters.")),
+)
 
 
 class RegisterSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
-    password = fields.String(
-        required=True,
-        load_only=True,
-        validate=validate.Length(min=10, max=1000, error="Use at least 10 characters."),
-    )
+    password = NEW_PASSWORD
     display_name = fields.String(required=True, validate=DISPLAY_NAME)
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     timezone = TimezoneField(required=True)
+    language = LANGUAGE
 
     @validates("display_name")
     def _name(self, value, **kwargs):
         if not value.strip():
-            raise ma.ValidationError("Please enter a name.")
+            raise ma.ValidationError(N_("Please enter a name."))
 
 
 class LoginSchema(Schema):
@@ -207,10 +218,18 @@ class MePatchSchema(Schema):
     timezone = TimezoneField()
     weekly_goal = StrictInt(validate=validate.Range(1, 7))
     reminder = fields.Nested(ReminderSchema)
+    language = LANGUAGE
 
 
 class PasswordSchema(Schema):
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=1000))
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(
+        required=True, load_only=True, validate=validate.Length(max=1000)
+    )
+    new_password = NEW_PASSWORD
 
 
 # Massage sessions
@@ -239,7 +258,7 @@ class SessionPatchSchema(Schema):
     def _unique_choices(self, data, **kwargs):
         for key in ("areas", "adjuncts"):
             if key in data and len(set(data[key])) != len(data[key]):
-                raise ma.ValidationError("Each choice may appear once.", key)
+                raise ma.ValidationError(N_("Each choice may appear once."), key)
 
 
 class SessionInSchema(SessionPatchSchema):
@@ -303,7 +322,7 @@ class CursorField(fields.String):
         except (ApiError, OverflowError):
             ident = 0
         if not 1 <= ident <= MAX_ID:
-            raise ma.ValidationError("Not a cursor this API gave out.")
+            raise ma.ValidationError(N_("Not a cursor this API gave out."))
         return cursor
 
 
@@ -322,7 +341,7 @@ class SessionQuerySchema(Schema):
     @validates_schema
     def _order(self, data, **kwargs):
         if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
-            raise ma.ValidationError("Must not be before 'from'.", "to")
+            raise ma.ValidationError(N_("Must not be before 'from'."), "to")
 
 
 # Therapists (the patient's own notebook)
@@ -345,7 +364,7 @@ class TherapistInSchema(Schema):
     @validates("name")
     def _name(self, value, **kwargs):
         if not value.strip():
-            raise ma.ValidationError("Please enter a name.")
+            raise ma.ValidationError(N_("Please enter a name."))
 
 
 class TherapistPatchSchema(TherapistInSchema):
@@ -377,7 +396,7 @@ class PublicKeySchema(Schema):
     public_key = fields.String()
 
 
-BASE64URL = validate.Regexp(r"^[A-Za-z0-9_-]+={0,2}$", error="Must be base64url.")
+BASE64URL = validate.Regexp(r"^[A-Za-z0-9_-]+={0,2}$", error=N_("Must be base64url."))
 
 
 class PushKeysSchema(Schema):

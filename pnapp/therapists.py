@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -20,19 +22,25 @@ bp = Blueprint("therapists", __name__)
 # The phone-screening checklist, in our words, from the advice to call a therapist first.
 QUESTIONS = {
     "knows_pn": (
-        "Did they know what peripheral neuropathy is?",
-        "Many massage places do not. Someone who knows it will adjust pressure and "
-        "avoid areas you cannot feel well.",
+        _l("Did they know what peripheral neuropathy is?"),
+        _l(
+            "Many massage places do not. Someone who knows it will adjust pressure and "
+            "avoid areas you cannot feel well."
+        ),
     ),
     "approach": (
-        "How would they treat it? (their answer, in your words)",
-        "A good answer talks about gentle work on the areas with symptoms and about "
-        "checking in with you as they go.",
+        _l("How would they treat it? (their answer, in your words)"),
+        _l(
+            "A good answer talks about gentle work on the areas with symptoms and about "
+            "checking in with you as they go."
+        ),
     ),
     "asked_symptom_areas": (
-        "Did they ask where your symptoms are?",
-        "A good therapist asks whether it is your feet and lower legs, "
-        "your hands and lower arms, or most of your body.",
+        _l("Did they ask where your symptoms are?"),
+        _l(
+            "A good therapist asks whether it is your feet and lower legs, "
+            "your hands and lower arms, or most of your body."
+        ),
     ),
 }
 
@@ -70,7 +78,7 @@ def index():
         data, errors = load(TherapistInSchema(), form)
         if data:
             made = Therapist.create(current_user, data)
-            flash(f"{made.name} was added.")
+            flash(gettext("%(name)s was added.", name=made.name))
             back = request.args.get("back")
             if back == "new-session":
                 return redirect(url_for("pages.new_session"))
@@ -93,13 +101,13 @@ def edit(therapist_id: int):
     if request.method == "POST":
         if request.form.get("action") == "delete":
             therapist.delete()
-            flash("The therapist was removed. Their sessions stay.")
+            flash(gettext("The therapist was removed. Their sessions stay."))
             return redirect(url_for("therapists.index"))
         form = therapist_form(request.form)
         data, errors = load(TherapistInSchema(), form)
         if data:
             therapist.update(data)
-            flash("Saved.")
+            flash(gettext("Saved."))
             return redirect(url_for("therapists.index"))
     return render_template(
         "therapists/edit.html",

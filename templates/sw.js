@@ -2,6 +2,8 @@
    Keeps a small app shell for cold starts offline, sends saved ratings on Background Sync,
    and shows reminders. Pages with anyone's data are never cached (they are no-store). */
 "use strict";
+// What outbox.js shows or stores for people, in the language of whoever loaded this worker.
+self.pnStrings = {% include "_strings.js" %};
 importScripts("{{ outbox_url }}");
 
 const VERSION = "{{ version }}";
@@ -70,7 +72,8 @@ self.addEventListener("push", (event) => {
   const n = data.notification || {};
   // Every push shows a notification: browsers revoke subscriptions that push silently.
   event.waitUntil(self.registration.showNotification(n.title || "pnapp", {
-    body: n.body || "Time for your weekly massage check-in",
+    {#- Translators: a weekly reminder's text, shown only if the server sent none. #}
+    body: n.body || {{ _("Time for your weekly massage check-in")|tojson }},
     tag: n.tag || "pnapp",
     icon: "/static/icons/icon-192.png",
     badge: "/static/icons/maskable-192.png",

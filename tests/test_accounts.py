@@ -179,3 +179,63 @@ def test_deleting_the_account_needs_the_password_and_removes_everything(as_alice
         as_alice.post("/auth/login", {"email": alice.email, "password": PASSWORD}).status_code
         == 401
     )
+
+
+NEW_PASSWORD = "a brand new password"
+
+
+def test_changing_the_password_logs_the_other_devices_out(app, alice, as_alice):
+    from tests.conftest import Api
+
+    phone = Api(app.test_client()).login(alice.email)
+    wrong = as_alice.post(
+        "/auth/password", {"current_password": "not it at all", "new_password": NEW_PASSWORD}
+    )
+    assert wrong.status_code == 403
+    assert phone.get("/me").status_code == 200  # a wrong guess changes nothing
+
+    response = as_alice.post(
+        "/auth/password", {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    )
+    assert response.status_code == 204
+    assert as_alice.get("/me").status_code == 200  # this device stays logged in
+    assert phone.get("/me").status_code == 401  # the other one is out
+    anon = Api(app.test_client())
+    assert anon.post("/auth/login", {"email": alice.email, "password": PASSWORD}).status_code == 401
+    anon.login(alice.email, NEW_PASSWORD)
+
+
+def test_a_too_short_new_password_is_refused_and_changes_nothing(app, alice, as_alice):
+    response = as_alice.post(
+        "/auth/password", {"current_password": PASSWORD, "new_password": "short"}
+    )
+    assert response.status_code == 422
+    assert "new_password" in response.get_json()["error"]["fields"]
+    from tests.conftest import Api
+
+    Api(app.test_client()).login(alice.email, PASSWORD)
+
+
+def test_the_password_page_changes_it_and_ends_other_sessions(app, alice, as_alice):
+    from tests.conftest import Api
+
+    phone = Api(app.test_client()).login(alice.email)
+    page = as_alice.client
+    token = as_alice.csrf_token()
+    wrong = page.post(
+        "/settings/password",
+        data={"csrf_token": token, "current_password": "nope nope", "new_password": NEW_PASSWORD},
+    )
+    assert wrong.status_code == 422
+    assert "That password is not right." in wrong.get_data(as_text=True)
+    done = page.post(
+        "/settings/password",
+        data={"csrf_token": token, "current_password": PASSWORD, "new_password": NEW_PASSWORD},
+        follow_redirects=True,
+    )
+    assert done.status_code == 200
+    assert "Your password was changed. Other devices were logged out." in done.get_data(
+        as_text=True
+    )
+    assert phone.client.get("/settings").status_code == 302
+    Api(app.test_client()).login(alice.email, NEW_PASSWORD)

@@ -127,6 +127,11 @@ ROUTES = {
     ),
     ("/api/v1/auth/logout", "POST"): ("/api/v1/auth/logout", None, PUBLIC),
     ("/api/v1/auth/register", "POST"): ("/api/v1/auth/register", {"email": "x"}, PUBLIC),
+    ("/api/v1/auth/password", "POST"): (
+        "/api/v1/auth/password",
+        {"current_password": "not the password", "new_password": "a new password 123"},
+        {**dict.fromkeys(CALLERS, 403), "anon": 401},
+    ),
     ("/api/v1/me", "GET"): ("/api/v1/me", None, SELF_API),
     ("/api/v1/me", "PATCH"): ("/api/v1/me", {"weekly_goal": 2}, SELF_API),
     ("/api/v1/me", "DELETE"): ("/api/v1/me", {"password": PASSWORD}, SELF_API),
@@ -269,6 +274,12 @@ ROUTES = {
     ),
     ("/api/v1/export/fhir", "GET"): ("/api/v1/export/fhir", None, OWN_API),
     ("/api/v1/export/all.json", "GET"): ("/api/v1/export/all.json", None, OWN_API),
+    ("/settings/password", "GET"): ("/settings/password", None, LOGGED_IN_PAGE),
+    ("/settings/password", "POST"): (
+        "/settings/password",
+        {"current_password": "not the password", "new_password": "a new password 123"},
+        {**dict.fromkeys(CALLERS, 422), "anon": "login"},
+    ),
     ("/settings/delete", "GET"): ("/settings/delete", None, LOGGED_IN_PAGE),
     ("/settings/delete", "POST"): (
         "/settings/delete",

@@ -301,9 +301,10 @@ def test_the_report_names_the_patient_the_dates_and_relief_in_modest_words(
     words, pages = pdf_text(pdf)
     assert 1 <= pages <= 2
     first = date.fromisoformat(progress["weeks"][0]["start"])
-    assert f"{first.day} {first:%b %Y} to 20 Mar 2026" in words
+    assert f"{first:%b} {first.day}, {first.year} to Mar 20, 2026" in words
     assert "Alice" in words and f"the last {weeks} weeks" in words
     assert "meaningful relief (30% or more)" in words
+    assert "The 30% and 50% thresholds" in words and "%%" not in words
     assert "clinically important" not in words.lower()
     pain = progress["relief"]["pain"]
     counts = f"{pain['meaningful_30']['count']} of {pain['meaningful_30']['eligible']}"

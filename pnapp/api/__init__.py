@@ -11,6 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 from pnapp.errors import ApiError, ErrorSchema
 from pnapp.extensions import api
+from pnapp.i18n import N_
 from pnapp.schemas import MAX_ID
 
 PREFIX = "/api/v1"
@@ -86,7 +87,7 @@ def init_app(app: Flask) -> None:
             and request.content_length
             and not request.is_json
         ):
-            raise ApiError(400, "Send JSON with Content-Type: application/json.")
+            raise ApiError(400, N_("Send JSON with Content-Type: application/json."))
 
 
 def login_required(view):
@@ -107,7 +108,7 @@ def patient_required(view):
         if not current_user.is_authenticated:
             raise ApiError(401)
         if not current_user.is_patient:
-            raise ApiError(403, "Only a patient can do this.")
+            raise ApiError(403, N_("Only a patient can do this."))
         return view(*args, **kwargs)
 
     return wrapper

@@ -10,12 +10,14 @@ from flask_wtf.csrf import generate_csrf
 
 from pnapp.api import ERROR, PREFIX, login_required
 from pnapp.errors import ApiError
-from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, limiter
+from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, limiter
+from pnapp.i18n import N_, note_browser_language
 from pnapp.models import User
 from pnapp.schemas import (
     CsrfSchema,
     LoginSchema,
     MePatchSchema,
+    PasswordChangeSchema,
     PasswordSchema,
     RegisterSchema,
     UserEnvelope,
@@ -24,7 +26,8 @@ from pnapp.schemas import (
 
 bp = Blueprint("api_auth", __name__, url_prefix=PREFIX, description="Accounts")
 
-BAD_LOGIN = "That e-mail and password do not match an account."
+BAD_LOGIN = N_("That e-mail and password do not match an account.")
+WRONG_PASSWORD = N_("That password is not right.")
 
 
 def start_session(user: User) -> None:
@@ -32,6 +35,8 @@ def start_session(user: User) -> None:
     session.clear()
     login_user(user)
     session.permanent = True
+    note_browser_language(user)
+    db.session.commit()
 
 
 @bp.post("/auth/register")
@@ -70,6 +75,27 @@ def logout():
     session.clear()
 
 
+@bp.post("/auth/password")
+@login_required
+@limiter.limit(LOGIN_LIMIT)
+@bp.arguments(PasswordChangeSchema)
+@bp.response(204)
+@bp.alt_response(401, schema=ERROR)
+@bp.alt_response(403, schema=ERROR, description="Wrong current password")
+@bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
+def change_password(data):
+    """Change the password. Every other device is logged out; this one stays logged in."""
+    change_own_password(data["current_password"], data["new_password"])
+
+
+def change_own_password(current: str, new: str) -> None:
+    user = current_user._get_current_object()
+    if not user.check_password(current):
+        raise ApiError(403, WRONG_PASSWORD)
+    user.change_password(new)
+    login_user(user)  # the login id carries the new epoch
+
+
 @bp.get("/auth/csrf")
 @bp.response(200, CsrfSchema)
 def csrf_token():
@@ -102,7 +128,7 @@ class Me(MethodView):
     def delete(self, data):
         """Delete the account and everything stored about it (the password is asked again)."""
         if not current_user.check_password(data["password"]):
-            raise ApiError(403, "That password is not right.")
+            raise ApiError(403, WRONG_PASSWORD)
         user = current_user._get_current_object()
         logout_user()
         session.clear()

@@ -10,6 +10,7 @@ from pnapp import push
 from pnapp.api import ERROR, PREFIX, login_required
 from pnapp.errors import ApiError
 from pnapp.extensions import PUSH_TEST_LIMIT, limiter
+from pnapp.i18n import N_, note_browser_language
 from pnapp.models import PushSubscription
 from pnapp.reminders import send_test
 from pnapp.schemas import (
@@ -38,7 +39,8 @@ def key():
 def subscribe(data):
     """Store this browser's push subscription for the logged-in user."""
     if not push.allowed_endpoint(data["endpoint"], current_app.config["PUSH_ALLOWED_HOSTS"]):
-        raise ApiError(422, fields={"endpoint": ["Not a push service this app sends to."]})
+        raise ApiError(422, fields={"endpoint": [N_("Not a push service this app sends to.")]})
+    note_browser_language(current_user)  # this device's notifications speak its language
     created = PushSubscription.store(current_user, data)
     return data, 201 if created else 200
 

@@ -12,6 +12,7 @@ from flask_smorest import Blueprint
 from pnapp.api import ERROR, PREFIX, login_required, patient_required
 from pnapp.errors import ApiError
 from pnapp.extensions import ACCEPT_LIMIT, limiter
+from pnapp.i18n import N_
 from pnapp.models import CareShare, Invite
 from pnapp.pagination import session_page
 from pnapp.schemas import (
@@ -40,7 +41,7 @@ def caregiver_required(view):
         if not current_user.is_authenticated:
             raise ApiError(401)
         if not current_user.is_caregiver:
-            raise ApiError(403, "Only a caregiver can do this.")
+            raise ApiError(403, N_("Only a caregiver can do this."))
         return view(*args, **kwargs)
 
     return wrapper
@@ -55,7 +56,7 @@ def caregiver_required(view):
 def invite(data):
     """Make a one-time invitation link for a caregiver."""
     if len(set(data["scopes"])) != len(data["scopes"]):
-        raise ApiError(422, fields={"scopes": ["Each scope may appear once."]})
+        raise ApiError(422, fields={"scopes": [N_("Each scope may appear once.")]})
     created, token = Invite.create(current_user, data["scopes"], data["expires_in_days"])
     return {
         "invite_url": url_for("care.invite", token=token, _external=True),
@@ -100,9 +101,9 @@ class ShareItem(MethodView):
         """Change what a caregiver may see (the patient only)."""
         share = CareShare.of(current_user, share_id)
         if share.patient_id != current_user.id:
-            raise ApiError(403, "Only the patient can change what is shared.")
+            raise ApiError(403, N_("Only the patient can change what is shared."))
         if len(set(data["scopes"])) != len(data["scopes"]):
-            raise ApiError(422, fields={"scopes": ["Each scope may appear once."]})
+            raise ApiError(422, fields={"scopes": [N_("Each scope may appear once.")]})
         share.set_scopes(data["scopes"])
         return share
 

@@ -7,6 +7,36 @@
   const MEASURES = ["pain", "stress", "numbness", "tingling", "weakness"];
   const status = document.getElementById("status");
 
+  /* Words shown to people, in their language: one JSON object from templates/_strings.js in
+     <meta name="pnapp-strings"> (base.html). t("key", {name: value}) fills in {name}; tn()
+     picks a plural form. */
+  let strings = null;
+  function t(key, values = {}) {
+    if (!strings) {
+      const block = document.querySelector('meta[name="pnapp-strings"]');
+      try {
+        strings = JSON.parse((block && block.content) || "{}");
+      } catch (e) {
+        strings = {};
+      }
+    }
+    const text = typeof strings[key] === "string" ? strings[key] : key;
+    return text.replace(/\{(\w+)\}/g, (whole, name) =>
+      (Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole));
+  }
+
+  let pluralRules = null;
+  try {
+    pluralRules = new Intl.PluralRules(document.documentElement.lang || undefined);
+  } catch (e) {
+    pluralRules = null;
+  }
+  // Keys "name.one" and "name.other"; {count} is filled in.
+  function tn(key, count, values = {}) {
+    const one = pluralRules ? pluralRules.select(count) === "one" : count === 1;
+    return t(`${key}.${one ? "one" : "other"}`, Object.assign({ count }, values));
+  }
+
   function announce(message) {
     if (!status) return;
     status.replaceChildren(Object.assign(document.createElement("p"),
@@ -129,7 +159,7 @@
       body: body ? JSON.stringify(body) : undefined,
     });
     const data = response.status === 204 ? null : await response.json().catch(() => null);
-    if (!response.ok) throw new Error((data && data.error && data.error.message) || "Failed");
+    if (!response.ok) throw new Error((data && data.error && data.error.message) || t("failed"));
     return data;
   }
 
@@ -184,9 +214,9 @@
           await api("PATCH", "/me", { reminder: { enabled: true } });
           const box = document.querySelector('input[name="reminder.enabled"]');
           if (box) box.checked = true;
-          announce("Reminders are on for this phone.");
+          announce(t("reminders_on"));
         } catch (err) {
-          announce(`Reminders could not be turned on: ${err.message}`);
+          announce(t("reminders_on_failed", { message: err.message }));
         }
       }
       showPushState();
@@ -194,10 +224,9 @@
     pushBox.querySelector("[data-push-test]").addEventListener("click", async () => {
       try {
         const result = await api("POST", "/push/test");
-        announce(result.sent ? "A test reminder is on its way." :
-          "The test reminder could not be delivered. Try turning reminders off and on.");
+        announce(result.sent ? t("test_on_its_way") : t("test_not_delivered"));
       } catch (err) {
-        announce(`The test reminder could not be sent: ${err.message}`);
+        announce(t("test_failed", { message: err.message }));
       }
     });
     pushBox.querySelector("[data-push-disable]").addEventListener("click", async () => {
@@ -207,7 +236,7 @@
         await sub.unsubscribe();
       }
       localStorage.removeItem("pnapp.push");
-      announce("Reminders are off for this phone.");
+      announce(t("reminders_off"));
       showPushState();
     });
     showPushState();
@@ -268,14 +297,14 @@
     const missing = ["pain", "stress"].filter((m) => !(m in given));
     let first = null;
     for (const m of missing) {
-      const group = showFieldError(form, `${prefix}.${m}`, "Please tap a number for this question.");
+      const group = showFieldError(form, `${prefix}.${m}`, t("tap_a_number"));
       first = first || group;
     }
     if (first) {
       first.scrollIntoView({ block: "center" });
       const radio = first.querySelector("input");
       if (radio) radio.focus();
-      announce("Please answer every question marked as needed.");
+      announce(t("answer_every_question"));
     }
     return missing.length > 0;
   }
@@ -295,8 +324,8 @@
   function fieldErrorsFrom(entry, form) {
     // The server's 4xx message for an entry: shown to the patient, not retried.
     clearErrors(form);
-    showFieldError(form, "_form", `Not saved: ${entry.error}`);
-    announce(`Not saved: ${entry.error}`);
+    showFieldError(form, "_form", t("not_saved", { error: entry.error }));
+    announce(t("not_saved", { error: entry.error }));
   }
 
   /* Recording a session: before ratings, then (maybe offline) after ratings. */
@@ -313,10 +342,9 @@
     afterForm.dataset.client = params.get("after") || `session:${shellSessionId}`;
     if (shellSessionId) afterForm.dataset.session = shellSessionId;
     const title = document.querySelector("h1");
-    if (title) title.textContent = "After your massage";
+    if (title) title.textContent = t("after_title");
     const intro = document.getElementById("intro");
-    if (intro) intro.textContent = "Tap a number for each question, then Save. " +
-      "Your ratings are kept on this phone until they are sent.";
+    if (intro) intro.textContent = t("after_intro");
   }
 
   if (createForm) {
@@ -334,7 +362,7 @@
       // Sent by this flush or by the service worker's, whichever ran first.
       const sessionId = await outbox.sentId(body.client_id);
       if (sessionId) {
-        sessionStorage.setItem("pnapp.flash", "Saved. Enjoy your massage.");
+        sessionStorage.setItem("pnapp.flash", t("saved_enjoy"));
         location.assign(`/sessions/${sessionId}`);
         return;
       }
@@ -345,8 +373,7 @@
         return;
       }
       requestSync();
-      sessionStorage.setItem("pnapp.flash",
-        "Saved on this phone. It will be sent when you are back online.");
+      sessionStorage.setItem("pnapp.flash", t("saved_offline"));
       location.assign(`/sessions/new?after=${encodeURIComponent(body.client_id)}`);
     });
   }
@@ -364,7 +391,7 @@
       const sessionId = await outbox.sentId(clientId);
       if (!entry && sessionId) {
         // Nothing left to send: this flush or the service worker's delivered it.
-        sessionStorage.setItem("pnapp.flash", "Saved. Thank you.");
+        sessionStorage.setItem("pnapp.flash", t("saved_thanks"));
         location.assign(`/sessions/${sessionId}`);
         return;
       }
@@ -378,7 +405,7 @@
       if (intro) intro.hidden = true;
       const done = document.getElementById("saved-offline");
       if (done) done.hidden = false;
-      announce("Saved on this phone. It will be sent when you are back online.");
+      announce(t("saved_offline"));
       renderOutbox(await outbox.counts(user || undefined));
     });
   }
@@ -403,14 +430,12 @@
     const parts = [];
     if (waiting.length) {
       const p = document.createElement("p");
-      p.textContent = waiting.length === 1
-        ? "1 session is saved on this phone, waiting to sync."
-        : `${waiting.length} sessions are saved on this phone, waiting to sync.`;
+      p.textContent = tn("waiting", waiting.length);
       parts.push(p);
       if (summary.needsLogin) {
         const again = document.createElement("p");
         again.append(Object.assign(document.createElement("a"), {
-          href: "/login?next=/", textContent: "Log in again to send them." }));
+          href: "/login?next=/", textContent: t("log_in_again") }));
         parts.push(again);
       }
       const list = document.createElement("ul");
@@ -418,29 +443,30 @@
         const li = document.createElement("li");
         const before = e.create && e.create.before;
         const after = (e.create && e.create.after) || (e.patch && e.patch.after);
-        li.textContent = (before ? `Before: pain ${before.pain}, stress ${before.stress}. ` : "") +
-          (after ? `After: pain ${after.pain}, stress ${after.stress}.` : "");
+        li.textContent =
+          (before ? `${t("waiting_before", { pain: before.pain, stress: before.stress })} ` : "") +
+          (after ? t("waiting_after", { pain: after.pain, stress: after.stress }) : "");
         if (e.create && !e.create.after && !e.patch) {
           li.append(Object.assign(document.createElement("a"), {
             href: `/sessions/new?after=${encodeURIComponent(e.client_id)}`,
-            textContent: "Rate how you feel now" }));
+            textContent: t("rate_now") }));
         }
         li.append(Object.assign(document.createElement("span"), {
-          className: "tag", textContent: " (waiting to sync)" }));
+          className: "tag", textContent: ` ${t("waiting_tag")}` }));
         list.append(li);
       }
       parts.push(list);
       const button = Object.assign(document.createElement("button"), {
-        type: "button", className: "button", textContent: "Sync now" });
+        type: "button", className: "button", textContent: t("sync_now") });
       button.addEventListener("click", () => sync(true));
       parts.push(button);
     }
     for (const e of failed) {
       const p = document.createElement("p");
       p.className = "error";
-      p.textContent = `A saved session could not be sent: ${e.error}`;
+      p.textContent = t("send_failed", { error: e.error });
       const discard = Object.assign(document.createElement("button"), {
-        type: "button", className: "button danger", textContent: "Discard it" });
+        type: "button", className: "button danger", textContent: t("discard") });
       discard.addEventListener("click", async () => {
         await outbox.remove(e.client_id);
         renderOutbox(await outbox.counts());
@@ -464,8 +490,7 @@
     if (!before.entries.length) return renderOutbox(before);
     const result = await outbox.flush({ force });
     if (result.sent.length) {
-      announce(result.sent.length === 1 ? "1 saved session was sent." :
-        `${result.sent.length} saved sessions were sent.`);
+      announce(tn("sent", result.sent.length));
     }
     renderOutbox(result);
     // Retry while something waits; the outbox itself spaces out the attempts.

@@ -16,6 +16,22 @@
   const SENT = "sent";
   const MAX_DELAY_MS = 5 * 60 * 1000;
   let dbPromise = null;
+  let strings = null;
+
+  // Words for people, in their language (templates/_strings.js): the page's
+  // <meta name="pnapp-strings"> or, in the service worker, the copy sw.js sets as
+  // self.pnStrings.
+  function text(key) {
+    if (!strings) {
+      const block = scope.document && scope.document.querySelector('meta[name="pnapp-strings"]');
+      try {
+        strings = block ? JSON.parse(block.content) : (scope.pnStrings || {});
+      } catch (e) {
+        strings = {};
+      }
+    }
+    return typeof strings[key] === "string" ? strings[key] : key;
+  }
 
   function openDb() {
     if (!dbPromise) {
@@ -221,7 +237,7 @@
             (err.body && err.body.error && err.body.error.code === "csrf_failed");
           await update(entry.client_id, (e) => e && Object.assign(e, retry
             ? { attempts: e.attempts + 1, next_try: backoff(e) }
-            : { error: err.message || "This entry could not be saved." }));
+            : { error: err.message || text("entry_not_saved") }));
           if (!err.status) { summary.offline = true; break; }
         }
       }

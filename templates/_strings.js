@@ -1,0 +1,72 @@
+{#- Everything static/js/app.js and static/js/outbox.js show or say, in the reader's language,
+    as one JSON object: base.html puts it in <meta name="pnapp-strings" content='...'> (data,
+    not an inline script, so the strict CSP and test_security allow it; tojson escapes < > & '
+    so it is safe in a single-quoted attribute) and sw.js gives it to the service worker as
+    self.pnStrings. The scripts replace {name} with a value (t() in app.js). Plurals come as
+    two keys, .one and .other, picked with Intl.PluralRules. -#}
+{%- set reminders_on = _("Reminders are on for this phone.") -%}
+{#- Translators: {message} is why it failed, already in the reader's language. -#}
+{%- set reminders_on_failed = _("Reminders could not be turned on: %(message)s", message="{message}") -%}
+{%- set test_on_its_way = _("A test reminder is on its way.") -%}
+{%- set test_not_delivered = _("The test reminder could not be delivered. Try turning reminders off and on.") -%}
+{#- Translators: {message} is why it failed, already in the reader's language. -#}
+{%- set test_failed = _("The test reminder could not be sent: %(message)s", message="{message}") -%}
+{%- set reminders_off = _("Reminders are off for this phone.") -%}
+{#- Translators: shown after "Reminders could not be turned on:" when the server gave no reason. -#}
+{%- set failed = _("Failed") -%}
+{%- set tap_a_number = _("Please tap a number for this question.") -%}
+{%- set answer_every_question = _("Please answer every question marked as needed.") -%}
+{#- Translators: {error} is the server's reason, already in the reader's language. -#}
+{%- set not_saved = _("Not saved: %(error)s", error="{error}") -%}
+{%- set after_title = _("After your massage") -%}
+{%- set after_intro = _("Tap a number for each question, then Save. Your ratings are kept on this phone until they are sent.") -%}
+{%- set saved_enjoy = _("Saved. Enjoy your massage.") -%}
+{%- set saved_offline = _("Saved on this phone. It will be sent when you are back online.") -%}
+{%- set saved_thanks = _("Saved. Thank you.") -%}
+{%- set waiting_one = ngettext("%(count)s session is saved on this phone, waiting to sync.", "%(count)s sessions are saved on this phone, waiting to sync.", 1, count="{count}") -%}
+{%- set waiting_other = ngettext("%(count)s session is saved on this phone, waiting to sync.", "%(count)s sessions are saved on this phone, waiting to sync.", 2, count="{count}") -%}
+{%- set log_in_again = _("Log in again to send them.") -%}
+{#- Translators: ratings given before the massage, in the list of sessions waiting to be sent. -#}
+{%- set waiting_before = _("Before: pain %(pain)s, stress %(stress)s.", pain="{pain}", stress="{stress}") -%}
+{#- Translators: ratings given after the massage, in the list of sessions waiting to be sent. -#}
+{%- set waiting_after = _("After: pain %(pain)s, stress %(stress)s.", pain="{pain}", stress="{stress}") -%}
+{%- set rate_now = _("Rate how you feel now") -%}
+{#- Translators: a tag after a session kept on the phone that has not reached the server yet. -#}
+{%- set waiting_tag = _("(waiting to sync)") -%}
+{%- set sync_now = _("Sync now") -%}
+{#- Translators: {error} is the server's reason, already in the reader's language. -#}
+{%- set send_failed = _("A saved session could not be sent: %(error)s", error="{error}") -%}
+{%- set discard = _("Discard it") -%}
+{%- set sent_one = ngettext("%(count)s saved session was sent.", "%(count)s saved sessions were sent.", 1, count="{count}") -%}
+{%- set sent_other = ngettext("%(count)s saved session was sent.", "%(count)s saved sessions were sent.", 2, count="{count}") -%}
+{%- set entry_not_saved = _("This entry could not be saved.") -%}
+{{- {
+  "reminders_on": reminders_on,
+  "reminders_on_failed": reminders_on_failed,
+  "test_on_its_way": test_on_its_way,
+  "test_not_delivered": test_not_delivered,
+  "test_failed": test_failed,
+  "reminders_off": reminders_off,
+  "failed": failed,
+  "tap_a_number": tap_a_number,
+  "answer_every_question": answer_every_question,
+  "not_saved": not_saved,
+  "after_title": after_title,
+  "after_intro": after_intro,
+  "saved_enjoy": saved_enjoy,
+  "saved_offline": saved_offline,
+  "saved_thanks": saved_thanks,
+  "waiting.one": waiting_one,
+  "waiting.other": waiting_other,
+  "log_in_again": log_in_again,
+  "waiting_before": waiting_before,
+  "waiting_after": waiting_after,
+  "rate_now": rate_now,
+  "waiting_tag": waiting_tag,
+  "sync_now": sync_now,
+  "send_failed": send_failed,
+  "discard": discard,
+  "sent.one": sent_one,
+  "sent.other": sent_other,
+  "entry_not_saved": entry_not_saved,
+}|tojson -}}
