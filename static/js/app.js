@@ -489,10 +489,13 @@
     const before = await outbox.counts();
     if (!before.entries.length) return renderOutbox(before);
     const result = await outbox.flush({ force });
-    if (result.sent.length) {
-      announce(tn("sent", result.sent.length));
-    }
-    renderOutbox(result);
+    // Announce what left the outbox, whoever sent it: the service worker's background sync
+    // may have taken the lock first, and then this flush finds nothing to send.
+    const now = await outbox.counts();
+    const sent = before.entries.filter((e) => !e.error &&
+      !now.entries.some((left) => left.client_id === e.client_id)).length;
+    if (sent) announce(tn("sent", sent));
+    renderOutbox(Object.assign(result, { entries: now.entries }));
     // Retry while something waits; the outbox itself spaces out the attempts.
     if (result.waiting && !result.needsLogin) timer = setTimeout(() => sync(), 15000);
   }

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from pnapp.extensions import db
 from pnapp.models import MassageSession
+from tests.browser.test_pwa import wait_for_service_worker
 from tests.browser.test_record_session import log_in
 from tests.conftest import PASSWORD, make_user
 from tests.helpers import session_body
@@ -30,21 +31,6 @@ def log_out(page: Page) -> None:
     page.goto("/settings")
     page.get_by_role("button", name="Log out").tap()
     expect(page.get_by_text("You are logged out.")).to_be_visible()
-
-
-def wait_for_service_worker(page: Page) -> None:
-    """Until the worker is active (its install stored the app shell) and controls the page;
-    a page whose navigation began before the worker was active needs one reload."""
-    active = page.evaluate(
-        """Promise.race([
-            navigator.serviceWorker.ready.then(() => true),
-            new Promise((resolve) => setTimeout(() => resolve(false), 15000)),
-        ])"""
-    )
-    assert active, "no service worker became active within 15 s"
-    if not page.evaluate("navigator.serviceWorker.controller !== null"):
-        page.reload()
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
 
 
 def first_visit(page: Page, email: str) -> None:
@@ -101,7 +87,7 @@ def all_rows(app) -> int:
     return count
 
 
-def wait_until(page: Page, condition, timeout: float = 20, what: str = "") -> None:
+def wait_until(page: Page, condition, timeout: float = 60, what: str = "") -> None:
     """Polls `condition()` (with the browser's event loop running) for at most `timeout` s."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -115,9 +101,11 @@ def outbox(page: Page) -> list[dict]:
     navigating (a save moves on to the next page): then it is read on the new page."""
     for _ in range(5):
         try:
+            # A new page has its heading before its deferred scripts have run.
+            page.wait_for_function("() => self.pnOutbox !== undefined")
             return page.evaluate("pnOutbox.all()")
         except PlaywrightError as err:
-            if "context was destroyed" not in str(err):
+            if not any(m in str(err) for m in ("context was destroyed", "is not defined")):
                 raise
             page.wait_for_load_state("load")
     return page.evaluate("pnOutbox.all()")
@@ -189,7 +177,7 @@ def test_ten_sessions_recorded_offline_wait_on_the_phone_and_arrive_exactly_once
 
     context.set_offline(False)  # the page sends on "online"; the worker on Background Sync
     wait_until(page, lambda: len(rows(app, alice.id)) >= 10, what="10 sessions on the server")
-    expect(box).to_be_hidden(timeout=10_000)
+    expect(box).to_be_hidden(timeout=30_000)
     wait_until(page, lambda: outbox(page) == [], what="an empty outbox")
     page.reload()
     expect(page.get_by_role("heading", level=1)).to_have_text("Before your massage")
@@ -264,7 +252,7 @@ def test_when_the_login_has_expired_the_entries_stay_until_the_patient_logs_in_a
     box = page.locator("#outbox")
     expect(box).to_contain_text(waiting_text(2))
     again = box.get_by_role("link", name="Log in again to send them.")
-    expect(again).to_be_visible(timeout=10_000)
+    expect(again).to_be_visible(timeout=30_000)
     page.evaluate("pnOutbox.flush({force: true})")  # another try changes nothing
     assert sorted(e["client_id"] for e in outbox(page)) == sorted(ids)
     assert rows(app, alice.id) == []
@@ -297,6 +285,7 @@ def test_entries_made_by_one_patient_are_never_sent_as_another(phone: Page, app,
     log_in(page, dora.email)  # Dora borrows the phone
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Dora")
     expect(page.locator("#outbox")).to_be_hidden()  # Alice's entries are not shown to her
+    page.wait_for_function("() => self.pnOutbox !== undefined")
     summary = page.evaluate("pnOutbox.flush({force: true})")
     assert summary["sent"] == []
     page.goto("/sessions/new")
@@ -395,7 +384,6 @@ def test_after_ratings_arrive_when_the_before_ratings_were_sent_while_the_form_w
     wait_until(
         page,
         lambda: rows(app, alice.id) == [(client_id, 7, 6, 3, 2)],
-        timeout=10,
         what="the after ratings on the server",
     )
     wait_until(page, lambda: outbox(page) == [], what="an empty outbox")

@@ -159,7 +159,7 @@ def subscriptions(app, user_id: int) -> list[str]:
         return list(found)
 
 
-def wait_until(check, timeout: float = 10.0, what: str = "condition"):
+def wait_until(check, timeout: float = 30.0, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
@@ -204,7 +204,7 @@ def registration_id(context: BrowserContext, page: Page, live_server: str):
 
     cdp.on("ServiceWorker.workerRegistrationUpdated", updated)
     cdp.send("ServiceWorker.enable")
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while "id" not in found and time.monotonic() < deadline:
         page.wait_for_timeout(50)  # lets Playwright dispatch the CDP events
     assert "id" in found, "no service worker registration for the app's scope"
@@ -280,7 +280,7 @@ def test_turning_on_reminders_then_a_weekly_reminder_reaches_the_service_worker(
         "ServiceWorker.deliverPushMessage",
         {"origin": live_server, "registrationId": rid, "data": plaintext},
     )
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     shown = []
     while not shown and time.monotonic() < deadline:
         shown = shown_notifications(page)
@@ -443,6 +443,10 @@ def test_every_start_repairs_a_subscription_the_server_lost(push_page, app, alic
     assert subscriptions(app, alice.id) == [subscriber.endpoint]
     # Still one subscription from the one tap: the repair re-posts, it does not re-subscribe.
     assert len(stub_state(page)["subscribeCalls"]) == 1
-    known = page.evaluate("JSON.parse(localStorage.getItem('pnapp.push'))")
+    # The page wrote a fresh note once the server answered.
+    known = page.wait_for_function(
+        """() => { const k = JSON.parse(localStorage.getItem('pnapp.push'));
+                   return k && Date.now() - k.at < 3600 * 1000 && k; }"""
+    ).json_value()
     assert known["endpoint"] == subscriber.endpoint
     assert known["user"] == str(alice.id)

@@ -104,7 +104,7 @@ def test_png_reader_tells_transparent_from_opaque():
 # Fixtures and helpers
 
 
-def eventually(page: Page, script: str, timeout: float = 15) -> object:
+def eventually(page: Page, script: str, timeout: float = 60) -> object:
     """Evaluates an (async) script until it returns something truthy, for at most `timeout`
     seconds. (wait_for_function takes a returned Promise itself for truthy.)"""
     deadline = time.monotonic() + timeout
@@ -124,13 +124,13 @@ def wait_for_service_worker(page: Page) -> None:
     active = page.evaluate(
         """Promise.race([
             navigator.serviceWorker.ready.then(() => true),
-            new Promise((resolve) => setTimeout(() => resolve(false), 15000)),
+            new Promise((resolve) => setTimeout(() => resolve(false), 60000)),
         ])"""
     )
-    assert active, "no service worker became active within 15 s"
+    assert active, "no service worker became active within 60 s"
     if not page.evaluate("navigator.serviceWorker.controller !== null"):
         page.reload()
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=60_000)
     assert page.evaluate(
         "caches.keys().then((names) => names.some((n) => n.startsWith('pnapp-shell-')))"
     )
@@ -322,7 +322,7 @@ def test_a_new_version_waits_until_the_patient_taps_update_now(
     assert new != old
     page.evaluate("navigator.serviceWorker.getRegistration().then((reg) => reg.update())")
 
-    expect(update).to_be_visible(timeout=15_000)
+    expect(update).to_be_visible(timeout=60_000)
     expect(update).to_contain_text("A new version of pnapp is ready.")
     button = update.get_by_role("button", name="Update now")
     expect(button).to_be_visible()
@@ -357,7 +357,7 @@ def test_a_new_version_waits_until_the_patient_taps_update_now(
 
     page.evaluate("window.beforeUpdate = true")
     update.get_by_role("button", name="Update now").tap()
-    page.wait_for_function("() => window.beforeUpdate === undefined", timeout=15_000)  # reloaded
+    page.wait_for_function("() => window.beforeUpdate === undefined", timeout=60_000)  # reloaded
     expect(page).to_have_url(f"{live_server}/history")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your sessions")
     expect(update).to_be_hidden()
