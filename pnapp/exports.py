@@ -40,7 +40,7 @@ from sqlalchemy.orm import selectinload
 
 from pnapp.extensions import db
 from pnapp.insights import CHART_TITLES, progress_page
-from pnapp.labels import ADJUNCTS, AREAS, date_words, decimal
+from pnapp.labels import ADJUNCTS, AREAS, date_words, decimal, zone_name
 from pnapp.labels import MEASURES as MEASURE_WORDS
 from pnapp.models import (
     MEASURES,
@@ -411,7 +411,7 @@ def report_pdf(patient: User, weeks: int, now: datetime) -> bytes:
             "Ratings %(name)s entered in pnapp before and after each massage, on 0-10 scales "
             "(0 = none, 10 = worst imaginable). Times are in %(zone)s.",
             name=name,
-            zone=patient.timezone.replace("_", " "),
+            zone=zone_name(patient.timezone),
         ),
         size=9,
         colour=MUTED,

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
+from functools import lru_cache
 
 from babel import Locale
-from babel.dates import format_skeleton, format_time
+from babel.core import get_global
+from babel.dates import (
+    format_skeleton,
+    format_time,
+    get_timezone,
+    get_timezone_location,
+    get_timezone_name,
+)
 from babel.numbers import format_decimal
 from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
-from pnapp.timeutil import zone
+from pnapp.timeutil import COMMON_ZONES, all_zones, zone
 
 WORDS = (
     _l("zero"),
@@ -186,3 +195,45 @@ def decimal(value: float | None, places: int = 1) -> str:
     if value is None:
         return "–"
     return format_decimal(value, format="0." + "0" * places, locale=get_locale() or "en")
+
+
+def zone_name(name: str) -> str:
+    """A time zone as people know it, in the reader's language: 'Toronto (Eastern Time)',
+    'Toronto (heure de l’Est)', 'Londres' (where CLDR has no everyday name for the zone)."""
+    return _zone_name(name, str(get_locale() or "en"))
+
+
+@lru_cache(maxsize=4096)
+def _zone_name(name: str, locale: str) -> str:
+    if name == "UTC":
+        return name
+    city = get_timezone_location(name, locale=locale, return_city=True)
+    generic = get_timezone_name(get_timezone(name), locale=locale, zone_variant="generic")
+    # Without an everyday name Babel falls back to the country, with a wrong 'daylight' word.
+    if generic == get_timezone_location(name, locale=locale):
+        return city
+    return f"{city} ({generic})"
+
+
+def zone_choices(current: str | None = None) -> list[tuple[str, str]]:
+    """Every zone not among the common ones, as (name, label) in the order of its label:
+    one name each, old aliases (US/Eastern, America/Montreal) left out unless in use."""
+    locale = str(get_locale() or "en")
+    choices = list(_zone_choices(locale))
+    if current and current not in COMMON_ZONES and all(name != current for name, _ in choices):
+        choices.insert(0, (current, _zone_name(current, locale)))
+    return choices
+
+
+@lru_cache(maxsize=8)
+def _zone_choices(locale: str) -> tuple[tuple[str, str], ...]:
+    aliases = get_global("zone_aliases")
+    names = [n for n in all_zones() if n not in COMMON_ZONES and aliases.get(n, n) == n]
+    return tuple(sorted(((n, _zone_name(n, locale)) for n in names), key=lambda c: _sort_key(c[1])))
+
+
+def _sort_key(label: str) -> str:
+    """Alphabetical as a reader expects it: Édmonton beside Edmonton, not after Z."""
+    return "".join(
+        c for c in unicodedata.normalize("NFKD", label) if not unicodedata.combining(c)
+    ).casefold()

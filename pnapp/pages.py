@@ -29,7 +29,7 @@ from pnapp.schemas import (
     SessionInSchema,
     SessionPatchSchema,
 )
-from pnapp.timeutil import COMMON_ZONES, all_zones, utcnow, zone
+from pnapp.timeutil import COMMON_ZONES, utcnow, zone
 
 bp = Blueprint("pages", __name__)
 
@@ -188,7 +188,6 @@ def settings():
         "settings.html",
         errors=errors,
         common_zones=COMMON_ZONES,
-        zones=all_zones(),
         languages=i18n.NAMES,
     ), 422 if errors else 200
 

@@ -4,8 +4,10 @@ and the health check."""
 from __future__ import annotations
 
 import hashlib
+import json
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -43,10 +45,59 @@ def caching_headers(response: Response) -> Response:
 
 @bp.get("/manifest.webmanifest")
 def manifest():
-    """The web app manifest."""
-    response = current_app.send_static_file("manifest.webmanifest")
-    response.mimetype = "application/manifest+json"
-    response.headers["Cache-Control"] = "public, max-age=3600"
+    """The web app manifest, in the reader's language: the name and description a phone
+    shows when it offers to install pnapp, and the screenshots' labels."""
+    icons = [
+        {
+            "src": f"/static/icons/{kind}-{size}.png",
+            "sizes": f"{size}x{size}",
+            "type": "image/png",
+            "purpose": purpose,
+        }
+        for kind, purpose in (("icon", "any"), ("maskable", "maskable"))
+        for size in (192, 512)
+    ]
+    screenshots = [
+        {
+            "src": "/static/screenshots/narrow.png",
+            "sizes": "780x1688",
+            "type": "image/png",
+            "form_factor": "narrow",
+            "label": gettext("Rating pain before a massage"),
+        },
+        {
+            "src": "/static/screenshots/wide.png",
+            "sizes": "1280x800",
+            "type": "image/png",
+            "form_factor": "wide",
+            "label": gettext("Sessions and the change they brought"),
+        },
+    ]
+    body = {
+        "id": "/",
+        "name": gettext("pnapp: massage relief tracker"),
+        "short_name": "pnapp",
+        "description": gettext(
+            "Rate pain and stress before and after each massage, keep one session a week, "
+            "and see what helps your neuropathy."
+        ),
+        "start_url": "/?source=pwa",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "any",
+        "background_color": "#f7f5f0",
+        "theme_color": "#1d5c63",
+        "lang": language_tag(),
+        "categories": ["health", "medical", "lifestyle"],
+        "icons": icons,
+        "screenshots": screenshots,
+    }
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json"
+    )
+    # Short-lived, and kept apart per language (the link sends the session cookie).
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    response.headers["Vary"] = "Accept-Language, Cookie"
     return response
 
 

@@ -12,7 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-from pnapp import exports
+from pnapp import exports, labels
 from pnapp.extensions import db
 from pnapp.i18n import LANGUAGES
 from pnapp.models import CareShare, User
@@ -301,3 +301,61 @@ def test_a_caregivers_missed_week_alert_is_in_the_caregivers_language(
     note = message.payload["notification"]
     assert note["lang"] == "es" and "Alice" in note["body"]
     assert note["body"] != "Alice has no session recorded for last week."
+
+
+OPTION = re.compile(r'<option value="([^"]+)"( selected)?>([^<]*)</option>')
+
+
+def test_time_zones_are_named_as_people_know_them_in_their_language(app, alice, as_alice):
+    french = page(as_alice.client, "/settings", "fr-CA")
+    options = OPTION.findall(french)
+    assert ("America/Toronto", " selected", "Toronto (heure de l’Est)") in options
+    assert ("Europe/London", "", "Londres") in options  # no everyday name: the city alone
+    assert "Toronto (heure de l’Est))" in french  # the reminder time's label names it too
+    assert "America/" not in visible_text(french)
+
+    # Every zone once, under its current name (no US/Eastern beside America/New_York),
+    # in alphabetical order of what the reader sees.
+    zones = [value for value, _, _ in options if "/" in value or value == "UTC"]
+    assert len(zones) == len(set(zones)) > 350
+    assert not {"US/Eastern", "America/Montreal", "Asia/Calcutta"} & set(zones)
+    rest = [label for value, _, label in options if value in zones][23:]  # after the common 23
+    assert rest == sorted(rest, key=labels._sort_key)
+
+    spanish = page(as_alice.client.application.test_client(), "/register", "es")
+    assert ("America/New_York", "", "Nueva York (hora oriental)") in OPTION.findall(spanish)
+
+
+def test_a_zone_stored_under_an_old_name_is_still_shown_as_chosen(app, alice, as_alice):
+    as_alice.patch("/me", {"timezone": "US/Eastern"})
+    options = OPTION.findall(page(as_alice.client, "/settings"))
+    assert [o for o in options if o[1]] == [("US/Eastern", " selected", "New York (Eastern Time)")]
+
+
+def test_the_report_names_the_patients_time_zone_in_the_readers_language(app, alice, as_alice):
+    as_alice.post("/sessions", session_body())
+    with app.test_request_context(headers={"Accept-Language": "es"}):
+        user = db.session.get(User, alice.id)
+        words, _ = pdf_text(exports.report_pdf(user, 12, datetime.now(UTC)))
+    assert "Toronto (hora oriental)" in " ".join(words.split())
+
+
+def test_the_install_prompt_speaks_the_readers_language(app, alice, as_alice):
+    """The manifest gives the name and description a phone shows when it offers to install."""
+    anonymous = app.test_client()
+    spanish = anonymous.get("/manifest.webmanifest", headers={"Accept-Language": "es"}).get_json(
+        force=True
+    )
+    assert spanish["lang"] == "es"
+    assert spanish["name"] == "pnapp: seguimiento del alivio con masaje"
+    assert "neuropatía" in spanish["description"]
+    assert [s["label"] for s in spanish["screenshots"]][
+        0
+    ] == "Calificar el dolor antes de un masaje"
+
+    # A language chosen in Settings wins, as on the pages (the link sends the cookie).
+    as_alice.patch("/me", {"language": "fr-CA"})
+    response = as_alice.client.get("/manifest.webmanifest", headers={"Accept-Language": "es"})
+    french = response.get_json(force=True)
+    assert french["lang"] == "fr-CA" and "neuropathie" in french["description"]
+    assert "Accept-Language" in response.headers["Vary"] and "Cookie" in response.headers["Vary"]

@@ -67,7 +67,15 @@
       if (match) {
         zoneSelect.value = match.value;
       } else {
-        zoneSelect.add(new Option(zone.replaceAll("_", " "), zone), 0);
+        // Named as the server names the others: the city, then the zone's everyday name.
+        const city = zone.split("/").pop().replaceAll("_", " ");
+        let generic = "";
+        try {
+          generic = new Intl.DateTimeFormat(document.documentElement.lang,
+            { timeZone: zone, timeZoneName: "longGeneric" }).formatToParts()
+            .find((part) => part.type === "timeZoneName").value;
+        } catch (e) { /* an older browser: the city alone */ }
+        zoneSelect.add(new Option(generic ? `${city} (${generic})` : city, zone), 0);
         zoneSelect.value = zone;
       }
     }

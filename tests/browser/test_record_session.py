@@ -92,6 +92,9 @@ def test_the_time_zone_on_sign_up_comes_from_the_browser_not_the_default(browser
         page = context.new_page()
         page.goto("/register")
         expect(page.get_by_label("Your time zone")).to_have_value("Asia/Tokyo")
+        # Named like the offered ones, the city first.
+        chosen = page.get_by_label("Your time zone").locator("option:checked")
+        expect(chosen).to_have_text(re.compile(r"^Tokyo \(.+\)$"))
     finally:
         context.close()
 
