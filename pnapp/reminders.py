@@ -112,15 +112,24 @@ def plan_weekly(now: datetime) -> int:
     """
     planned = 0
     while True:
-        users = list(
-            db.session.scalars(
-                select(User)
-                .where(User.reminder_enabled, User.next_reminder_at <= now)
-                .order_by(User.next_reminder_at)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True)
+        # Plain rows, not User objects: a few columns, and one bulk UPDATE below instead of
+        # the unit of work's bookkeeping for every user.
+        users = db.session.execute(
+            select(
+                User.id,
+                User.timezone,
+                User.weekly_goal,
+                User.reminder_weekday,
+                User.reminder_time,
+                User.next_reminder_at,
+                User.language,
+                User.browser_language,
             )
-        )
+            .where(User.reminder_enabled, User.next_reminder_at <= now)
+            .order_by(User.next_reminder_at)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
         if not users:
             db.session.commit()
             return planned
@@ -132,11 +141,16 @@ def plan_weekly(now: datetime) -> int:
                 .distinct()
             )
         )
-        rows = []
+        rows, moves = [], []
         for user in users:
             due = user.next_reminder_at
-            user.next_reminder_at = next_weekly(
-                now, user.timezone, user.reminder_weekday, user.reminder_time
+            moves.append(
+                {
+                    "id": user.id,
+                    "next_reminder_at": next_weekly(
+                        now, user.timezone, user.reminder_weekday, user.reminder_time
+                    ),
+                }
             )
             if now - due > LATE_LIMIT or user.id in met or user.id not in with_devices:
                 continue
@@ -155,11 +169,12 @@ def plan_weekly(now: datetime) -> int:
                     ),
                 )
             )
+        db.session.execute(update(User), moves)
         planned += _insert_new(rows)
         db.session.commit()
 
 
-def _goal_met(users: list[User]) -> set[int]:
+def _goal_met(users: list) -> set[int]:
     """Ids of the users who already met the goal of the week their reminder falls in."""
     bounds = {u.id: week_bounds(u.next_reminder_at, u.timezone) for u in users}
     earliest = min(start for start, _ in bounds.values())
