@@ -282,6 +282,10 @@ def test_entries_made_by_one_patient_are_never_sent_as_another(phone: Page, app,
 
     context.clear_cookies()
     context.set_offline(False)
+    # Back online, the page finds nobody logged in. (A navigation right after set_offline may
+    # still meet the worker offline, and get the offline page.)
+    again = page.locator("#outbox").get_by_role("link", name="Log in again to send them.")
+    expect(again).to_be_visible(timeout=30_000)
     log_in(page, dora.email)  # Dora borrows the phone
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Dora")
     expect(page.locator("#outbox")).to_be_hidden()  # Alice's entries are not shown to her
