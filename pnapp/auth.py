@@ -5,7 +5,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
-from flask_babel import gettext
 from flask_login import current_user, logout_user
 
 from pnapp.api.auth import BAD_LOGIN, start_session
@@ -65,7 +64,7 @@ def login():
             if user:
                 start_session(user)
                 return redirect(after_login_url(user))
-            errors = {"_form": [gettext(BAD_LOGIN)]}
+            errors = {"_form": [BAD_LOGIN]}
     status = 422 if errors else 200
     return render_template("auth/login.html", errors=errors, form=form), status
 

@@ -12,7 +12,6 @@ import marshmallow as ma
 from werkzeug.datastructures import MultiDict
 
 from pnapp.errors import flatten
-from pnapp.i18n import translate
 from pnapp.timeutil import zone
 
 SKIP = {"csrf_token", "submit"}
@@ -72,7 +71,4 @@ def load(schema: ma.Schema, data: dict[str, Any]) -> tuple[dict[str, Any] | None
     try:
         return schema.load(data), {}
     except ma.ValidationError as err:
-        return None, {
-            name: [translate(m) for m in messages]
-            for name, messages in flatten(err.messages).items()
-        }
+        return None, flatten(err.messages)

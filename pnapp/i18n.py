@@ -62,9 +62,10 @@ def language_tag() -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", "translations")
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals.update(language_tag=language_tag)
+    # Form errors are translated where they are shown, whichever path produced them.
+    app.jinja_env.filters["translate"] = translate
 
 
 def N_(message: str) -> str:

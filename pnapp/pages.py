@@ -19,7 +19,6 @@ from pnapp.assets import static_url
 from pnapp.care import caregiver_view
 from pnapp.errors import ApiError
 from pnapp.forms import load, to_json_shape
-from pnapp.i18n import translate
 from pnapp.insights import progress_page
 from pnapp.models import ADJUNCTS, AREAS, HEAT_ADJUNCTS, MEASURES, CareShare, MassageSession
 from pnapp.pagination import session_page
@@ -203,7 +202,7 @@ def change_password():
             try:
                 change_own_password(data["current_password"], data["new_password"])
             except ApiError as err:
-                errors = {"current_password": [translate(err.message)]}
+                errors = {"current_password": [err.message]}
             else:
                 flash(gettext("Your password was changed. Other devices were logged out."))
                 return redirect(url_for("pages.settings"))
@@ -224,7 +223,7 @@ def delete_account():
             # Flashed after clear(), so it survives to the next page.
             flash(gettext("Your account and all its data were deleted."))
             return redirect(url_for("pages.home"))
-        errors = {"password": [gettext(WRONG_PASSWORD)]}
+        errors = {"password": [WRONG_PASSWORD]}
     return render_template("settings_delete.html", errors=errors), 422 if errors else 200
 
 

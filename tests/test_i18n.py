@@ -145,6 +145,28 @@ def test_a_chosen_language_wins_over_the_browsers(app, alice, as_alice):
     assert as_alice.patch("/me", {"language": "de"}).status_code == 422
 
 
+def test_form_errors_from_the_model_are_shown_in_the_readers_language(app, alice):
+    """Errors raised past the form's validation (here: the e-mail is taken) are translated
+    too, not only the schema's."""
+    client = app.test_client()
+    token = client.get("/api/v1/auth/csrf").get_json()["csrf_token"]
+    response = client.post(
+        "/register",
+        data={
+            "display_name": "Alice",
+            "email": alice.email,
+            "password": "correct horse battery",
+            "role": "patient",
+            "timezone": "America/Toronto",
+        },
+        headers={"Accept-Language": "fr-CA", "X-CSRFToken": token},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Un compte existe déjà avec ce courriel." in html
+    assert "already exists" not in html
+
+
 def test_api_errors_speak_the_callers_language(app, alice, as_alice):
     fr = {"Accept-Language": "fr-CA"}
     missing = as_alice.get("/sessions/999", headers=fr).get_json()["error"]
