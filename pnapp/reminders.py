@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 
 from pnapp import push
 from pnapp.extensions import db
-from pnapp.i18n import DEFAULT, N_, in_language, user_language
+from pnapp.i18n import N_, in_language, user_language
 from pnapp.models import CareShare, Delivery, MassageSession, PushSubscription, User
 from pnapp.timeutil import (
     iso_week_label,
@@ -223,18 +223,18 @@ def plan_after_nudges(now: datetime, after: timedelta | None = None) -> int:
     ).all()
     rows = [
         _delivery(
-            patient_id,
+            row.patient_id,
             AFTER_NUDGE,
-            f"session-{sid}",
-            started + after,
+            f"session-{row.id}",
+            row.started_at + after,
             payload(
                 AFTER_NUDGE,
-                tag=f"after-{sid}",
-                path=f"/sessions/{sid}",
-                language=chosen or seen or DEFAULT,
+                tag=f"after-{row.id}",
+                path=f"/sessions/{row.id}",
+                language=user_language(row),
             ),
         )
-        for sid, patient_id, started, chosen, seen in found
+        for row in found
     ]
     planned = _insert_new(rows)
     db.session.commit()
@@ -326,17 +326,19 @@ def _insert_new(rows: list[dict]) -> int:
     return len(db.session.execute(stmt.returning(Delivery.id), rows).all())
 
 
-# A batch as five arrays: psycopg would otherwise rewrite a multi-row VALUES statement with
-# thousands of placeholders for every batch, which cost more than the insert itself.
+# A batch as one array per column of _delivery's rows: psycopg would otherwise rewrite a
+# multi-row VALUES statement with thousands of placeholders for every batch, which cost more
+# than the insert itself.
 _INSERT_POSTGRESQL = text(
     """
     INSERT INTO deliveries
         (user_id, kind, period, state, attempts, due_at, next_attempt_at, payload, created_at)
-    SELECT user_id, kind, period, 'pending', 0, due_at, due_at, payload::json, now()
+    SELECT batch.*, now()
     FROM unnest(
-        CAST(:user_ids AS integer[]), CAST(:kinds AS text[]), CAST(:periods AS text[]),
-        CAST(:due_ats AS timestamptz[]), CAST(:payloads AS text[])
-    ) AS batch (user_id, kind, period, due_at, payload)
+        CAST(:user_id AS integer[]), CAST(:kind AS text[]), CAST(:period AS text[]),
+        CAST(:state AS text[]), CAST(:attempts AS integer[]), CAST(:due_at AS timestamptz[]),
+        CAST(:next_attempt_at AS timestamptz[]), CAST(:payload AS json[])
+    ) AS batch
     ON CONFLICT (user_id, kind, period) DO NOTHING
     RETURNING id
     """
@@ -344,14 +346,9 @@ _INSERT_POSTGRESQL = text(
 
 
 def _insert_new_postgresql(rows: list[dict]) -> int:
-    params = {
-        "user_ids": [r["user_id"] for r in rows],
-        "kinds": [r["kind"] for r in rows],
-        "periods": [r["period"] for r in rows],
-        "due_ats": [r["due_at"] for r in rows],
-        "payloads": [json.dumps(r["payload"]) for r in rows],
-    }
-    return len(db.session.execute(_INSERT_POSTGRESQL, params).all())
+    arrays = {key: [row[key] for row in rows] for key in rows[0]}
+    arrays["payload"] = [json.dumps(p) for p in arrays["payload"]]
+    return len(db.session.execute(_INSERT_POSTGRESQL, arrays).all())
 
 
 # Sending: claim, send, record.

@@ -7,21 +7,10 @@
   const MEASURES = ["pain", "stress", "numbness", "tingling", "weakness"];
   const status = document.getElementById("status");
 
-  /* Words shown to people, in their language: one JSON object from templates/_strings.js in
-     <meta name="pnapp-strings"> (base.html). t("key", {name: value}) fills in {name}; tn()
-     picks a plural form. */
-  let strings = null;
+  /* Words shown to people, in their language, as outbox.js reads them (templates/_strings.js).
+     t("key", {name: value}) fills in {name}; tn() picks a plural form. */
   function t(key, values = {}) {
-    if (!strings) {
-      const block = document.querySelector('meta[name="pnapp-strings"]');
-      try {
-        strings = JSON.parse((block && block.content) || "{}");
-      } catch (e) {
-        strings = {};
-      }
-    }
-    const text = typeof strings[key] === "string" ? strings[key] : key;
-    return text.replace(/\{(\w+)\}/g, (whole, name) =>
+    return outbox.text(key).replace(/\{(\w+)\}/g, (whole, name) =>
       (Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : whole));
   }
 

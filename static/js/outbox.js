@@ -254,5 +254,5 @@
     };
   }
 
-  scope.pnOutbox = { saveCreate, saveAfter, flush, all, get, remove, counts, sentId };
+  scope.pnOutbox = { saveCreate, saveAfter, flush, all, get, remove, counts, sentId, text };
 })(self);
