@@ -40,7 +40,7 @@ from sqlalchemy.orm import selectinload
 
 from pnapp.extensions import db
 from pnapp.insights import CHART_TITLES, progress_page
-from pnapp.labels import ADJUNCTS, AREAS, date_words, decimal, zone_name
+from pnapp.labels import ADJUNCTS, AREAS, date_words, decimal, local_time, zone_name
 from pnapp.labels import MEASURES as MEASURE_WORDS
 from pnapp.models import (
     MEASURES,
@@ -529,9 +529,9 @@ def _chart(pdf: _Report, sessions: list[MassageSession], measure: str, tz: str) 
         pdf.dot(x, y(before), radius, "DF")
     pdf.set_text_color(*MUTED)
     first, last = sessions[0].started_at, sessions[-1].started_at
-    pdf.text(left, top + height + 5, latin1(date_words(first.astimezone(zone(tz)))))
+    pdf.text(left, top + height + 5, latin1(local_time(first, tz, "date")))
     if n > 1:
-        label = latin1(date_words(last.astimezone(zone(tz))))
+        label = latin1(local_time(last, tz, "date"))
         pdf.text(left + width - pdf.get_string_width(label), top + height + 5, label)
     # The legend: the shapes themselves, so it does not rely on colour.
     legend_y = top + height + 10

@@ -165,7 +165,7 @@ def local_time(value: datetime | None, tz: str, fmt: str = "datetime") -> str:
     if fmt == "input":
         return local.strftime("%Y-%m-%dT%H:%M")
     locale = get_locale() or Locale("en")
-    day = format_skeleton(DATE_SKELETONS[fmt], local, locale=locale)
+    day = date_words(local, DATE_SKELETONS[fmt])
     if fmt not in WITH_TIME:
         return day
     time = format_time(local, "short", locale=locale)
