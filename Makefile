@@ -6,13 +6,26 @@ PORT ?= 5000
 PNAPP_TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export PNAPP_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test lint chromium translations
+.PHONY: run test lint lock chromium translations
 
-$(BIN)/.installed: pyproject.toml
+# Every package comes from requirements.lock (exact versions and hashes, made by uv);
+# `make lock` refreshes it after a change to pyproject.toml's dependencies.
+UV_VERSION := 0.13.9
+UV := $(BIN)/uv
+
+$(UV):
 	python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(BIN)/.installed: requirements.lock | $(UV)
+	$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $@
+
+## Re-resolve every dependency (direct and indirect) into requirements.lock, with hashes.
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --extra test --generate-hashes --universal \
+		--python-version 3.11 --quiet -o requirements.lock
 
 ## Serve pnapp at http://127.0.0.1:$(PORT) (SQLite in ./instance unless DATABASE_URL is set).
 run: $(BIN)/.installed
