@@ -228,7 +228,6 @@ def user_rows(start: int, count: int, hashed: str, due_at) -> list[dict]:
             "reminder_weekday": 0,
             "reminder_time": "09:00",
             "next_reminder_at": due_at(i),
-            "session_epoch": 0,
             "created_at": DUE - timedelta(days=30),
         }
         for i in range(start, start + count)

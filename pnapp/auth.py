@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, redirect, render_template, request, session, url_for
-from flask_login import current_user, logout_user
+from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user, login_required
 
-from pnapp.api.auth import BAD_LOGIN, start_session
+from pnapp.api.auth import BAD_LOGIN, end_session, start_session
 from pnapp.errors import ApiError, is_api_request
-from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, limiter, login_manager
+from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, limiter, login_manager
 from pnapp.forms import load, to_json_shape
-from pnapp.models import User
+from pnapp.models import Login, User
 from pnapp.schemas import LoginSchema, RegisterSchema
 from pnapp.timeutil import COMMON_ZONES
 
@@ -20,11 +21,12 @@ bp = Blueprint("auth", __name__)
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
-    login_manager.session_protection = None  # the cookie is signed; the epoch revokes it
+    # The cookie is signed and names a login kept on the server, which logout ends.
+    login_manager.session_protection = None
 
     @login_manager.user_loader
-    def load_user(login_id: str):
-        return User.from_login_id(login_id)
+    def load_user(token: str):
+        return Login.found(token)
 
     @login_manager.unauthorized_handler
     def unauthorized():
@@ -55,17 +57,21 @@ def login():
     """Log in."""
     if current_user.is_authenticated:
         return redirect(url_for("pages.home"))
-    errors, form = {}, {}
+    errors, form, status = {}, {}, 200
     if request.method == "POST":
         form = to_json_shape(request.form)
         data, errors = load(LoginSchema(), form)
         if data:
-            user = User.authenticate(data["email"], data["password"])
-            if user:
-                start_session(user)
-                return redirect(after_login_url(user))
-            errors = {"_form": [BAD_LOGIN]}
-    status = 422 if errors else 200
+            try:
+                user = User.authenticate(data["email"], data["password"])
+            except ApiError as err:  # too many wrong passwords: a pause
+                errors, status = {"_form": [err.message]}, err.status
+            else:
+                if user:
+                    start_session(user)
+                    return redirect(after_login_url(user))
+                errors = {"_form": [BAD_LOGIN]}
+        status = status if status != 200 else 422 if errors else 200
     return render_template("auth/login.html", errors=errors, form=form), status
 
 
@@ -95,7 +101,29 @@ def register():
 
 @bp.post("/logout")
 def logout():
-    """Log out of this device."""
-    logout_user()
-    session.clear()
+    """Log out of this device: the login ends on the server too."""
+    end_session()
+    return redirect(url_for("auth.login", logged_out=1))
+
+
+@bp.post("/settings/logins/<int:login_id>/end")
+@login_required
+def end_login(login_id: int):
+    """Log one device out (listed in Settings under "Where you are logged in")."""
+    found = next((x for x in Login.of(current_user) if x.id == login_id), None)
+    if found is None:
+        abort(404)
+    if found.current:
+        return logout()
+    found.end()
+    db.session.commit()
+    flash(gettext("That device was logged out."))
+    return redirect(url_for("pages.settings", _anchor="logins"))
+
+
+@bp.post("/settings/logout-everywhere")
+@login_required
+def logout_everywhere():
+    """Log out of every device, this one included."""
+    end_session(everywhere=True)
     return redirect(url_for("auth.login", logged_out=1))

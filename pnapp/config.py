@@ -74,6 +74,12 @@ def configure(app: Flask, overrides: dict | None) -> None:
     app.config.from_prefixed_env("PNAPP")
     if overrides:
         app.config.update(overrides)
+    explicit = "PNAPP_SESSION_COOKIE_SECURE" in os.environ or "SESSION_COOKIE_SECURE" in (
+        overrides or {}
+    )
+    if app.config["ENV"] == "production" and not explicit:
+        # Production runs behind HTTPS: the login cookie never travels in clear text.
+        app.config["SESSION_COOKIE_SECURE"] = True
     app.json.sort_keys = False
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)

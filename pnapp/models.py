@@ -22,12 +22,13 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    case,
     func,
     select,
     text,
     update,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
 from pnapp.errors import ApiError
@@ -83,8 +84,10 @@ class User(UserMixin, db.Model):
     # The next weekly reminder instant (UTC), kept in step with the settings above so the
     # scheduler finds due patients with one indexed range scan.
     next_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    # Part of the login cookie's id: raising it logs every other device out.
-    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # Consecutive wrong passwords, and until when password checks are refused: kept here,
+    # not in a worker's memory, so the lockout holds across workers and machines.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The language chosen in settings ("en", "fr-CA", "es"); None follows the browser.
     language: Mapped[str | None] = mapped_column(String(8))
     # The language the browser last asked for: notifications go out in it when none is chosen.
@@ -109,6 +112,8 @@ class User(UserMixin, db.Model):
     subscriptions: Mapped[list[PushSubscription]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
     )
+    # The login this request came with (set by the user loader); None outside a request.
+    login = None  # a Login, or None
 
     # Accounts
 
@@ -143,15 +148,16 @@ class User(UserMixin, db.Model):
         return user
 
     @classmethod
-    def authenticate(cls, email: str, password: str) -> User | None:
+    def authenticate(cls, email: str, password: str, now: datetime | None = None) -> User | None:
         user = cls.by_email(email)
-        stored = user.password_hash if user else _DUMMY_HASH
-        # End the transaction before the slow hash check: on SQLite a writing request holds
-        # the database's write lock for its whole transaction, and log-ins would queue.
-        db.session.commit()
-        if not _verify(stored, password) or user is None:
+        if user is None:
+            # End the transaction before the slow hash check (see verify_password).
+            db.session.commit()
+            _verify(_DUMMY_HASH, password)
             return None
-        if _hasher.check_needs_rehash(stored):
+        if not user.verify_password(password, now):
+            return None
+        if _hasher.check_needs_rehash(user.password_hash):
             user.set_password(password)
             db.session.commit()
         return user
@@ -159,27 +165,56 @@ class User(UserMixin, db.Model):
     def set_password(self, password: str) -> None:
         self.password_hash = _hasher.hash(password)
 
-    def check_password(self, password: str) -> bool:
-        return _verify(self.password_hash, password)
+    def verify_password(self, password: str, now: datetime | None = None) -> bool:
+        """Check the password, at most LOCK_AFTER wrong tries in a row before a pause.
+
+        Every door that takes a password (log-in, password change, account deletion) comes
+        here, so a stolen cookie is no password oracle either. While locked, the password is
+        not even checked: the answer is a 429 whatever was typed.
+        1. Refuse while locked_until is ahead.
+        2. End the transaction before the slow hash check: on SQLite a writing request holds
+           the write lock for its whole transaction, and everyone else's writes would queue.
+        3. Count the result with one atomic UPDATE (two workers failing at once both count).
+        """
+        now = now or utcnow()
+        if self.locked_until is not None and self.locked_until > now:
+            raise locked_error(self.locked_until, now)
+        stored = self.password_hash
+        db.session.commit()
+        ok = _verify(stored, password)
+        table = User.__table__
+        if ok:
+            if self.failed_logins:
+                db.session.execute(
+                    update(table)
+                    .where(table.c.id == self.id)
+                    .values(failed_logins=0, locked_until=None)
+                )
+        else:
+            failures = table.c.failed_logins + 1
+            db.session.execute(
+                update(table)
+                .where(table.c.id == self.id)
+                .values(
+                    failed_logins=failures,
+                    locked_until=case(
+                        (failures % LOCK_AFTER == 0, now + LOCK_FOR), else_=table.c.locked_until
+                    ),
+                )
+            )
+        db.session.commit()
+        return ok
 
     def change_password(self, password: str) -> None:
-        """Set a new password and log every device out (the caller logs this one back in)."""
+        """Set a new password and end every other login (API.md: only the current one stays)."""
         self.set_password(password)
-        self.session_epoch += 1
+        Login.end_all(self, keep=self.login)
         db.session.commit()
 
     def get_id(self) -> str:
-        return f"{self.id}.{self.session_epoch}"
-
-    @classmethod
-    def from_login_id(cls, login_id: str) -> User | None:
-        user_id, _, epoch = login_id.partition(".")
-        if not (user_id.isdigit() and epoch.isdigit()):
-            return None
-        user = db.session.get(cls, int(user_id))
-        if user is None or user.session_epoch != int(epoch):
-            return None
-        return user
+        # Flask-Login keeps this in the signed cookie: the login's random token, which the
+        # server looks up (hashed) on every request, so ending the login ends the cookie.
+        return self.login.token if self.login else ""
 
     @property
     def is_patient(self) -> bool:
@@ -290,11 +325,160 @@ class User(UserMixin, db.Model):
         )
 
 
+# Ten wrong passwords in a row pause password checks for a quarter of an hour; so do the
+# twentieth, the thirtieth... A person who forgot is slowed, a guesser is stopped.
+LOCK_AFTER = 10
+LOCK_FOR = timedelta(minutes=15)
+
+
+def locked_error(until: datetime, now: datetime) -> ApiError:
+    wait = max(1, int((until - now).total_seconds()) + 1)
+    return ApiError(
+        429,
+        N_("Too many wrong passwords. Please wait a few minutes and try again."),
+        headers={"Retry-After": str(wait)},
+    )
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+class Login(db.Model):
+    """One device's login, kept on the server so that logging out really ends it.
+
+    The cookie holds a random token (signed by Flask); only its SHA-256 is stored, so a copy
+    of this table logs nobody in.
+    """
+
+    __tablename__ = "logins"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # How the person proved who they are: "password" today; passkeys and links to come.
+    method: Mapped[str] = mapped_column(String(16), default="password")
+    user_agent: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+    # How often last_seen_at is written: a read-only page should not write every time.
+    SEEN_EVERY = timedelta(minutes=5)
+    token = None  # the cookie's token: set only on the object made by start() or found()
+
+    @classmethod
+    def start(
+        cls, user: User, user_agent: str | None, method: str = "password", now=None
+    ) -> Login:
+        import secrets
+
+        now = now or utcnow()
+        token = secrets.token_urlsafe(32)
+        login = cls(
+            user_id=user.id,
+            token_hash=hash_token(token),
+            method=method,
+            user_agent=(user_agent or "")[:200] or None,
+            created_at=now,
+            last_seen_at=now,
+        )
+        db.session.add(login)
+        db.session.flush()
+        login.token = token
+        user.login = login
+        return login
+
+    @classmethod
+    def found(cls, token: str, now: datetime | None = None) -> User | None:
+        """The user of a live login, with .login set; None for an ended or unknown one."""
+        if not isinstance(token, str) or not token:
+            return None
+        login = db.session.scalar(
+            select(cls).where(cls.token_hash == hash_token(token)).options(selectinload(cls.user))
+        )
+        if login is None:
+            return None
+        now = now or utcnow()
+        if now - login.last_seen_at > cls.SEEN_EVERY:
+            login._seen(now)
+        login.token = token
+        login.user.login = login
+        return login.user
+
+    def _seen(self, now: datetime) -> None:
+        # On its own connection and transaction: the request's own may be a read-only one,
+        # and on SQLite a read transaction cannot take the write lock later without failing.
+        # Best effort: a busy database only delays the "last seen" time.
+        try:
+            with db.engine.begin() as conn:
+                conn.execute(
+                    update(Login.__table__)
+                    .where(Login.__table__.c.id == self.id)
+                    .values(last_seen_at=now)
+                )
+        except OperationalError:
+            return
+        self.last_seen_at = now
+
+    def end(self) -> None:
+        """End this login; the caller commits."""
+        db.session.execute(Login.__table__.delete().where(Login.__table__.c.id == self.id))
+
+    @classmethod
+    def end_all(cls, user: User, keep: Login | None = None) -> None:
+        """End every login of the user (but `keep`); the caller commits."""
+        query = cls.__table__.delete().where(cls.__table__.c.user_id == user.id)
+        if keep is not None:
+            query = query.where(cls.__table__.c.id != keep.id)
+        db.session.execute(query)
+
+    @classmethod
+    def of(cls, user: User) -> list[Login]:
+        return list(
+            db.session.scalars(
+                select(cls)
+                .where(cls.user_id == user.id)
+                .order_by(cls.last_seen_at.desc(), cls.id.desc())
+            )
+        )
+
+    @property
+    def current(self) -> bool:
+        return self.user.login is not None and self.user.login.id == self.id
+
+    @property
+    def device(self) -> tuple[str | None, str | None]:
+        """(browser, system) in words people know, from the User-Agent; None where unknown.
+        Order matters: Edge and Samsung Internet also say "Chrome", Chrome says "Safari"."""
+        ua = self.user_agent or ""
+        browser = next((name for key, name in _BROWSERS if key in ua), None)
+        system = next((name for key, name in _SYSTEMS if key in ua), None)
+        return browser, system
+
+
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("SamsungBrowser", "Samsung Internet"),
+    ("Firefox/", "Firefox"),
+    ("FxiOS", "Firefox"),
+    ("CriOS", "Chrome"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("Macintosh", "Mac"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
 
 
 class Therapist(db.Model):
@@ -562,6 +746,11 @@ class PushSubscription(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    # The login that subscribed: logging that device out ends its subscription too, so the
+    # next person to use the phone gets none of this person's reminders.
+    login_id: Mapped[int | None] = mapped_column(
+        ForeignKey("logins.id", ondelete="CASCADE"), index=True
+    )
 
     user: Mapped[User] = relationship(back_populates="subscriptions")
 
@@ -575,6 +764,7 @@ class PushSubscription(db.Model):
             found = cls(endpoint=data["endpoint"])
             db.session.add(found)
         found.user_id = user.id
+        found.login_id = user.login.id if user.login else None
         found.p256dh = data["keys"]["p256dh"]
         found.auth = data["keys"]["auth"]
         found.failures = 0

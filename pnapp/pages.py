@@ -14,13 +14,21 @@ from flask_babel import gettext
 from flask_login import current_user, login_required, logout_user
 
 from pnapp import i18n, labels
-from pnapp.api.auth import WRONG_PASSWORD, change_own_password
+from pnapp.api.auth import change_own_password, check_own_password
 from pnapp.assets import static_url
 from pnapp.care import caregiver_view
 from pnapp.errors import ApiError
 from pnapp.forms import load, to_json_shape
 from pnapp.insights import progress_page
-from pnapp.models import ADJUNCTS, AREAS, HEAT_ADJUNCTS, MEASURES, CareShare, MassageSession
+from pnapp.models import (
+    ADJUNCTS,
+    AREAS,
+    HEAT_ADJUNCTS,
+    MEASURES,
+    CareShare,
+    Login,
+    MassageSession,
+)
 from pnapp.pagination import session_page
 from pnapp.schemas import (
     MePatchSchema,
@@ -188,6 +196,7 @@ def settings():
         errors=errors,
         common_zones=COMMON_ZONES,
         languages=i18n.NAMES,
+        logins=Login.of(current_user),
     ), 422 if errors else 200
 
 
@@ -195,27 +204,31 @@ def settings():
 @login_required
 def change_password():
     """A new password; every other device is logged out."""
-    errors = {}
+    errors, status = {}, 422
     if request.method == "POST":
         data, errors = load(PasswordChangeSchema(), to_json_shape(request.form))
         if data:
             try:
                 change_own_password(data["current_password"], data["new_password"])
             except ApiError as err:
-                errors = {"current_password": [err.message]}
+                errors, status = {"current_password": [err.message]}, err.status
             else:
                 flash(gettext("Your password was changed. Other devices were logged out."))
                 return redirect(url_for("pages.settings"))
-    return render_template("settings_password.html", errors=errors), 422 if errors else 200
+    return render_template("settings_password.html", errors=errors), status_of(errors, status)
 
 
 @bp.route("/settings/delete", methods=["GET", "POST"])
 @login_required
 def delete_account():
     """Ask for the password again, then delete the account and everything in it."""
-    errors = {}
+    errors, status = {}, 422
     if request.method == "POST":
-        if current_user.check_password(request.form.get("password", "")):
+        try:
+            check_own_password(request.form.get("password", ""))
+        except ApiError as err:
+            errors, status = {"password": [err.message]}, err.status
+        else:
             user = current_user._get_current_object()
             logout_user()
             browser_session.clear()
@@ -223,8 +236,7 @@ def delete_account():
             # Flashed after clear(), so it survives to the next page.
             flash(gettext("Your account and all its data were deleted."))
             return redirect(url_for("pages.home"))
-        errors = {"password": [WRONG_PASSWORD]}
-    return render_template("settings_delete.html", errors=errors), 422 if errors else 200
+    return render_template("settings_delete.html", errors=errors), status_of(errors, status)
 
 
 @bp.get("/progress")
@@ -275,6 +287,13 @@ def _template_globals(state) -> None:
 def template_helpers() -> dict:
     tz = current_user.timezone if current_user.is_authenticated else "UTC"
     return {"local": lambda value, fmt="datetime": labels.local_time(value, tz, fmt)}
+
+
+def status_of(errors: dict, status: int) -> int:
+    """200 for a clean form; else the error's status (422, or 429 while passwords pause)."""
+    if not errors:
+        return 200
+    return 429 if status == 429 else 422
 
 
 def choices() -> dict:

@@ -213,6 +213,18 @@ class CsrfSchema(Schema):
     csrf_token = fields.String()
 
 
+class LoginItemSchema(Schema):
+    id = fields.Integer()
+    created_at = OutDateTime()
+    last_seen_at = OutDateTime()
+    user_agent = fields.String(allow_none=True)
+    current = fields.Boolean()
+
+
+class LoginListSchema(Schema):
+    items = fields.List(fields.Nested(LoginItemSchema))
+
+
 class MePatchSchema(Schema):
     display_name = fields.String(validate=DISPLAY_NAME)
     timezone = TimezoneField()

@@ -37,8 +37,6 @@ def init_app(app: Flask) -> None:
     if app.config.get("TRUST_PROXY"):
         # Behind one reverse proxy that sets X-Forwarded-For/-Proto/-Host: believe it.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
-    if app.config.get("ENV") == "production":
-        app.config.setdefault("SESSION_COOKIE_SECURE", True)
 
     @app.after_request
     def security_headers(response: Response) -> Response:

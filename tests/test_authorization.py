@@ -61,6 +61,8 @@ class World:
             api.post("/shares/invites", {}).get_json()["invite_url"].rsplit("/", 1)[-1]
         )
 
+        self.login_id = api.get("/auth/logins").get_json()["items"][0]["id"]
+
     def fresh_invite(self) -> str:
         api = self.clients["alice"]
         return api.post("/shares/invites", {}).get_json()["invite_url"].rsplit("/", 1)[-1]
@@ -132,6 +134,19 @@ ROUTES = {
         {"current_password": "not the password", "new_password": "a new password 123"},
         {**dict.fromkeys(CALLERS, 403), "anon": 401},
     ),
+    ("/api/v1/auth/logins", "GET"): ("/api/v1/auth/logins", None, SELF_API),
+    ("/api/v1/auth/logins/<int:login_id>", "DELETE"): (
+        "/api/v1/auth/logins/{login}",
+        None,
+        {**dict.fromkeys(CALLERS, 404), "anon": 401, "alice": 204},
+    ),
+    ("/api/v1/auth/logout-everywhere", "POST"): ("/api/v1/auth/logout-everywhere", None, SELF_API),
+    ("/settings/logins/<int:login_id>/end", "POST"): (
+        "/settings/logins/{login}/end",
+        {},
+        {**dict.fromkeys(CALLERS, 404), "anon": "login", "alice": 302},
+    ),
+    ("/settings/logout-everywhere", "POST"): ("/settings/logout-everywhere", {}, LOGGED_IN_PAGE),
     ("/api/v1/me", "GET"): ("/api/v1/me", None, SELF_API),
     ("/api/v1/me", "PATCH"): ("/api/v1/me", {"weekly_goal": 2}, SELF_API),
     ("/api/v1/me", "DELETE"): ("/api/v1/me", {"password": PASSWORD}, SELF_API),
@@ -334,6 +349,7 @@ def test_each_caller_gets_the_expected_answer_and_nothing_of_alices(app, route):
             alice=world.alice_id,
             share=world.shares["progress"],
             token=world.invite_token,
+            login=world.login_id,
         )
         payload = body
         if body == "new-session":

@@ -43,7 +43,6 @@ def due_patients(app, push_service):
                         "reminder_weekday": 0,
                         "reminder_time": "09:00",
                         "next_reminder_at": due,
-                        "session_epoch": 0,
                         "created_at": due,
                     }
                     for i in range(PATIENTS)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import session
+from flask import request, session
 from flask.views import MethodView
 from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint
@@ -12,9 +12,10 @@ from pnapp.api import ERROR, PREFIX, login_required
 from pnapp.errors import ApiError
 from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, limiter
 from pnapp.i18n import N_, note_browser_language
-from pnapp.models import User
+from pnapp.models import Login, User
 from pnapp.schemas import (
     CsrfSchema,
+    LoginListSchema,
     LoginSchema,
     MePatchSchema,
     PasswordChangeSchema,
@@ -30,13 +31,34 @@ BAD_LOGIN = N_("That e-mail and password do not match an account.")
 WRONG_PASSWORD = N_("That password is not right.")
 
 
-def start_session(user: User) -> None:
-    """Log in with a fresh session (no state carried over from before login)."""
+def start_session(user: User, method: str = "password") -> None:
+    """Log in with a fresh session (no state carried over from before login), as a new
+    login kept on the server."""
     session.clear()
+    Login.start(user, request.user_agent.string, method)
     login_user(user)
     session.permanent = True
     note_browser_language(user)
     db.session.commit()
+
+
+def end_session(everywhere: bool = False) -> None:
+    """Log this device out (or every device): its login ends on the server, so a copy of
+    the cookie dies too."""
+    if current_user.is_authenticated and current_user.login is not None:
+        if everywhere:
+            Login.end_all(current_user)
+        else:
+            current_user.login.end()
+        db.session.commit()
+    logout_user()
+    session.clear()
+
+
+def check_own_password(password: str) -> None:
+    """The logged-in person's password again, for what only they may do (403 if wrong)."""
+    if not current_user.verify_password(password):
+        raise ApiError(403, WRONG_PASSWORD)
 
 
 @bp.post("/auth/register")
@@ -57,7 +79,7 @@ def register(data):
 @bp.arguments(LoginSchema)
 @bp.response(200, UserEnvelope)
 @bp.alt_response(401, schema=ERROR, description="Unknown e-mail or wrong password")
-@bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
+@bp.alt_response(429, schema=ERROR, description="Too many attempts or wrong passwords")
 def login(data):
     """Log in. Call GET /auth/csrf afterwards: the session, and so the token, is new."""
     user = User.authenticate(data["email"], data["password"])
@@ -70,9 +92,43 @@ def login(data):
 @bp.post("/auth/logout")
 @bp.response(204)
 def logout():
-    """Log out of this device."""
-    logout_user()
-    session.clear()
+    """Log out of this device: this login ends on the server."""
+    end_session()
+
+
+@bp.post("/auth/logout-everywhere")
+@login_required
+@bp.response(204)
+@bp.alt_response(401, schema=ERROR)
+def logout_everywhere():
+    """End every login of this account, this one included."""
+    end_session(everywhere=True)
+
+
+@bp.get("/auth/logins")
+@login_required
+@bp.response(200, LoginListSchema)
+@bp.alt_response(401, schema=ERROR)
+def logins():
+    """Where this account is logged in, most recently seen first."""
+    return {"items": Login.of(current_user)}
+
+
+@bp.delete("/auth/logins/<int:login_id>")
+@login_required
+@bp.response(204)
+@bp.alt_response(401, schema=ERROR)
+@bp.alt_response(404, schema=ERROR)
+def end_login(login_id: int):
+    """End one login at once (this device's own too)."""
+    found = next((x for x in Login.of(current_user) if x.id == login_id), None)
+    if found is None:
+        raise ApiError(404)
+    if found.current:
+        end_session()
+    else:
+        found.end()
+        db.session.commit()
 
 
 @bp.post("/auth/password")
@@ -84,16 +140,13 @@ def logout():
 @bp.alt_response(403, schema=ERROR, description="Wrong current password")
 @bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
 def change_password(data):
-    """Change the password. Every other device is logged out; this one stays logged in."""
+    """Change the password. Every other login ends; this one stays."""
     change_own_password(data["current_password"], data["new_password"])
 
 
 def change_own_password(current: str, new: str) -> None:
-    user = current_user._get_current_object()
-    if not user.check_password(current):
-        raise ApiError(403, WRONG_PASSWORD)
-    user.change_password(new)
-    login_user(user)  # the login id carries the new epoch
+    check_own_password(current)
+    current_user.change_password(new)
 
 
 @bp.get("/auth/csrf")
@@ -125,10 +178,10 @@ class Me(MethodView):
     @bp.response(204)
     @bp.alt_response(401, schema=ERROR)
     @bp.alt_response(403, schema=ERROR, description="Wrong password")
+    @bp.alt_response(429, schema=ERROR, description="Too many wrong passwords; see Retry-After")
     def delete(self, data):
         """Delete the account and everything stored about it (the password is asked again)."""
-        if not current_user.check_password(data["password"]):
-            raise ApiError(403, WRONG_PASSWORD)
+        check_own_password(data["password"])
         user = current_user._get_current_object()
         logout_user()
         session.clear()
