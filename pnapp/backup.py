@@ -11,6 +11,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from pnapp.database import private_file
+
 
 def backup_sqlite(database_uri: str, target: str) -> int:
     """Copy the live database with SQLite's online backup API; returns the page count.
@@ -21,7 +23,7 @@ def backup_sqlite(database_uri: str, target: str) -> int:
     url = make_url(database_uri)
     if url.get_backend_name() != "sqlite" or not url.database:
         raise ValueError("backup works on the SQLite database; use pg_dump for PostgreSQL")
-    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    private_file(Path(target))
     source = sqlite3.connect(url.database, timeout=30)
     dest = sqlite3.connect(target)
     try:

@@ -52,6 +52,9 @@ class Defaults:
     ENV = "development"
     BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")
     RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_KEY_PREFIX = "pnapp"
+    # If Redis goes away, count in each process until it is back rather than fail requests.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
     # Set PNAPP_TRUST_PROXY=true behind exactly one reverse proxy (X-Forwarded-*).
     TRUST_PROXY = False
@@ -77,6 +80,11 @@ def configure(app: Flask, overrides: dict | None) -> None:
     explicit = "PNAPP_SESSION_COOKIE_SECURE" in os.environ or "SESSION_COOKIE_SECURE" in (
         overrides or {}
     )
+    # SQL parameters (ratings, notes, e-mail addresses) never reach a log or an error text.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+        "hide_parameters": True,
+    }
     if app.config["ENV"] == "production" and not explicit:
         # Production runs behind HTTPS: the login cookie never travels in clear text.
         app.config["SESSION_COOKIE_SECURE"] = True
@@ -96,7 +104,7 @@ def _instance_secret(app: Flask) -> str:
         return path.read_text().strip()
     if app.config["ENV"] == "production":
         raise RuntimeError("PNAPP_SECRET_KEY is not set and the instance folder holds no key.")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".secret_key.{os.getpid()}")
     tmp.write_text(secrets.token_urlsafe(48))
     tmp.chmod(0o600)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -13,8 +16,25 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
+        event.listen(engine, "do_connect", _sqlite_private_file)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+
+
+def private_file(path: Path) -> None:
+    """Make sure a file of health data is readable by this user alone (0600, in a folder
+    that is 0700 when we make it), before anything is written to it."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    os.chmod(path, 0o600)  # an older file may have been made with the umask's 0644
+
+
+def _sqlite_private_file(dialect, conn_rec, cargs, cparams) -> None:
+    # Before SQLite opens (and so creates) the file. SQLite makes the -wal and -shm files
+    # with the database file's own permissions, so they are private too.
+    name = cargs[0] if cargs else cparams.get("database")
+    if name and name != ":memory:" and not str(name).startswith("file:"):
+        private_file(Path(name))
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:
@@ -27,6 +47,8 @@ def _sqlite_connect(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Deleted ratings and notes are overwritten, not left in free pages of the file.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
