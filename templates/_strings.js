@@ -40,6 +40,10 @@
 {%- set sent_one = ngettext("%(count)s saved session was sent.", "%(count)s saved sessions were sent.", 1, count="{count}") -%}
 {%- set sent_other = ngettext("%(count)s saved session was sent.", "%(count)s saved sessions were sent.", 2, count="{count}") -%}
 {%- set entry_not_saved = _("This entry could not be saved.") -%}
+{#- Translators: followed by the ratings of a session saved on the phone while nobody was logged in. -#}
+{%- set whose_entry = _("A session was saved on this phone while no one was logged in. Is it yours?") -%}
+{%- set its_mine = _("Yes, it is mine") -%}
+{%- set not_mine = _("No, it is not mine") -%}
 {{- {
   "reminders_on": reminders_on,
   "reminders_on_failed": reminders_on_failed,
@@ -69,4 +73,7 @@
   "sent.one": sent_one,
   "sent.other": sent_other,
   "entry_not_saved": entry_not_saved,
+  "whose_entry": whose_entry,
+  "its_mine": its_mine,
+  "not_mine": not_mine,
 }|tojson -}}

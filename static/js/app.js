@@ -419,12 +419,33 @@
 
   function renderOutbox(summary) {
     if (!box) return;
-    const mine = (summary.entries || []).filter((e) => !user || e.user === String(user));
-    box.hidden = mine.length === 0;
+    const entries = summary.entries || [];
+    const mine = entries.filter((e) => !user || e.user === String(user));
+    // Saved while nobody was logged in: ask the person now logged in whether it is theirs.
+    const orphans = pageUser ? outbox.unclaimed(entries, pageUser) : [];
+    box.hidden = mine.length === 0 && orphans.length === 0;
     if (box.hidden) return box.replaceChildren();
     const waiting = mine.filter((e) => !e.error);
     const failed = mine.filter((e) => e.error);
     const parts = [];
+    for (const e of orphans) {
+      const before = e.create && e.create.before;
+      const question = Object.assign(document.createElement("p"), { textContent:
+        `${t("whose_entry")} ${before ? t("waiting_before", { pain: before.pain, stress: before.stress }) : ""}` });
+      const yes = Object.assign(document.createElement("button"), {
+        type: "button", className: "button primary", textContent: t("its_mine") });
+      yes.addEventListener("click", async () => {
+        await outbox.claim(e.client_id, pageUser);
+        sync(true);
+      });
+      const no = Object.assign(document.createElement("button"), {
+        type: "button", className: "button", textContent: t("not_mine") });
+      no.addEventListener("click", async () => {
+        await outbox.decline(e.client_id, pageUser);
+        renderOutbox(await outbox.counts());
+      });
+      parts.push(question, yes, no);
+    }
     if (waiting.length) {
       const p = document.createElement("p");
       p.textContent = tn("waiting", waiting.length);

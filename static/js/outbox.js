@@ -6,7 +6,10 @@
    - create: the POST /sessions body, until the server has it; retries are safe because
      the server treats client_id as an idempotency key.
    - patch: after ratings for a session the server already has (PATCH /sessions/{id}).
-   - user: who was logged in when it was entered; it is only ever sent as that person. */
+   - user: who was logged in when it was entered; it is only ever sent as that person.
+     null when nobody was (the offline shell after a log-out): it waits until a person who
+     logs in says it is theirs (claim), and is never sent as anyone before that.
+   - declined: ids of people who said such an entry is not theirs; they are not asked again. */
 (function (scope) {
   "use strict";
 
@@ -103,8 +106,24 @@
   }
 
   function blank(clientId, user) {
-    return { client_id: clientId, user: String(user), session_id: null, create: null,
+    return { client_id: clientId, user: user ? String(user) : null, session_id: null, create: null,
              patch: null, sent_once: false, attempts: 0, next_try: 0, error: null };
+  }
+
+  /* Entries saved while nobody was logged in */
+
+  function unclaimed(entries, userId) {
+    return entries.filter((e) => e.user === null &&
+      !(e.declined || []).includes(String(userId)));
+  }
+
+  function claim(clientId, userId) {
+    return update(clientId, (e) => e && (e.user === null ? Object.assign(e, { user: String(userId) }) : e));
+  }
+
+  function decline(clientId, userId) {
+    return update(clientId, (e) => e && Object.assign(e,
+      { declined: [...(e.declined || []), String(userId)] }));
   }
 
   /* Saving */
@@ -254,5 +273,6 @@
     };
   }
 
-  scope.pnOutbox = { saveCreate, saveAfter, flush, all, get, remove, counts, sentId, text };
+  scope.pnOutbox = { saveCreate, saveAfter, flush, all, get, remove, counts, sentId, text,
+                     unclaimed, claim, decline };
 })(self);

@@ -428,3 +428,40 @@ def test_saving_online_opens_the_session_even_when_another_flush_sent_it_first(
     expect(page).to_have_url(re.compile(rf"/sessions/{sent[0]['session_id']}$"))
     expect(page.get_by_role("status")).to_have_text("Saved. Enjoy your massage.")
     assert len(rows(app, alice.id)) == 1
+
+
+def test_a_session_saved_while_nobody_was_logged_in_is_asked_about_not_lost(
+    phone: Page, app, alice
+):
+    """After a log-out the phone still records offline; the entry belongs to nobody until
+    the person who logs in says it is theirs, and is never sent as anyone else before."""
+    dora = make_user(app, "dora@example.com", "patient", "America/Toronto")
+    page, context = phone, phone.context
+    first_visit(page, alice.email)
+    log_out(page)
+    context.set_offline(True)
+    [client_id] = [record_offline(page, 7, 5)]
+    assert [e["user"] for e in outbox(page)] == [None]
+    context.set_offline(False)
+
+    question = "A session was saved on this phone while no one was logged in. Is it yours?"
+    log_in(page, dora.email)  # someone else logs in first: asked, and says no
+    expect(page.locator("#outbox")).to_contain_text(question, timeout=30_000)
+    expect(page.locator("#outbox")).to_contain_text("Before: pain 7, stress 5.")
+    page.get_by_role("button", name="No, it is not mine").tap()
+    expect(page.locator("#outbox")).to_be_hidden()
+    page.evaluate("pnOutbox.flush({force: true})")
+    assert all_rows(app) == 0
+    page.reload()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Dora")
+    page.wait_for_function("() => self.pnOutbox !== undefined")
+    expect(page.locator("#outbox")).to_be_hidden()  # not asked again
+
+    log_out(page)
+    log_in(page, alice.email)
+    expect(page.locator("#outbox")).to_contain_text(question, timeout=30_000)
+    page.get_by_role("button", name="Yes, it is mine").tap()
+    wait_until(page, lambda: len(rows(app, alice.id)) == 1, what="Alice's session")
+    assert rows(app, alice.id) == [(client_id, 7, 5, None, None)]
+    assert rows(app, dora.id) == []
+    wait_until(page, lambda: outbox(page) == [], what="an empty outbox")
