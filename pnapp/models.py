@@ -29,7 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, selectinload
 
 from pnapp.errors import ApiError
 from pnapp.extensions import db
@@ -399,7 +399,7 @@ class Login(db.Model):
         if not isinstance(token, str) or not token:
             return None
         login = db.session.scalar(
-            select(cls).where(cls.token_hash == hash_token(token)).options(selectinload(cls.user))
+            select(cls).where(cls.token_hash == hash_token(token)).options(joinedload(cls.user))
         )
         if login is None:
             return None
