@@ -595,11 +595,7 @@ def _record(now: datetime, results: list[tuple[Job, push.Outcome]], report: Repo
 # Core, not the ORM's bulk UPDATE by primary key: that one raises StaleDataError when a row
 # has gone (an account deleted mid-batch cascades to its deliveries), and the whole batch's
 # results would be lost and everyone else's reminders sent again after the lease.
-_SET_STATE = (
-    update(Delivery.__table__)
-    .where(Delivery.__table__.c.id == bindparam("delivery_id"))
-    .execution_options(synchronize_session=False)
-)
+_SET_STATE = update(Delivery.__table__).where(Delivery.__table__.c.id == bindparam("delivery_id"))
 
 
 def _set_states(now: datetime, changes: list[dict], commit: bool = True) -> None:
