@@ -733,6 +733,9 @@ def request_digest(data: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+MAX_DEVICES = 10
+
+
 class PushSubscription(db.Model):
     """One browser's Web Push subscription."""
 
@@ -756,25 +759,51 @@ class PushSubscription(db.Model):
 
     @classmethod
     def store(cls, user: User, data: dict[str, Any]) -> bool:
-        """Save a subscription for this user; True when it is new. A known endpoint moves
-        to this user (the browser now belongs to whoever subscribed last)."""
+        """Save a subscription for this user; True when it is new.
+
+        An endpoint stored for someone else stays theirs, keys and all, and the caller is
+        told nothing different: an endpoint is a capability URL, and whoever learns one must
+        not be able to redirect or silence that person's reminders by posting it. (A phone
+        that changes hands drops its subscription at logout.) Each person keeps at most
+        MAX_DEVICES: storing one more retires their oldest, so no one can pile up devices
+        for every reminder and test to be sent to.
+        """
         found = db.session.scalar(select(cls).where(cls.endpoint == data["endpoint"]))
-        created = found is None
-        if created:
-            found = cls(endpoint=data["endpoint"])
-            db.session.add(found)
-        found.user_id = user.id
-        found.login_id = user.login.id if user.login else None
-        found.p256dh = data["keys"]["p256dh"]
-        found.auth = data["keys"]["auth"]
-        found.failures = 0
-        try:
+        login_id = user.login.id if user.login else None
+        if found is not None:
+            if found.user_id == user.id:
+                found.p256dh = data["keys"]["p256dh"]
+                found.auth = data["keys"]["auth"]
+                found.failures = 0
+                found.login_id = login_id  # now this login's: it ends with its log-out
             db.session.commit()
+            return False
+        db.session.add(
+            cls(
+                user_id=user.id,
+                login_id=login_id,
+                endpoint=data["endpoint"],
+                p256dh=data["keys"]["p256dh"],
+                auth=data["keys"]["auth"],
+                failures=0,
+            )
+        )
+        try:
+            db.session.flush()
         except IntegrityError:
-            # Another request stored the same endpoint at the same moment: take it over.
+            # Another request stored the same endpoint at the same moment: theirs stands.
             db.session.rollback()
             return cls.store(user, data) and False
-        return created
+        oldest = db.session.scalars(
+            select(cls.id)
+            .where(cls.user_id == user.id)
+            .order_by(cls.created_at.desc(), cls.id.desc())
+            .offset(MAX_DEVICES)
+        ).all()
+        if oldest:
+            db.session.execute(cls.__table__.delete().where(cls.id.in_(oldest)))
+        db.session.commit()
+        return True
 
     @classmethod
     def forget(cls, user: User, endpoint: str) -> None:
