@@ -103,14 +103,23 @@ def invite(token: str):
 
 
 def caregiver_view(patient_id: int, weeks: int) -> dict:
-    """What a caregiver's share lets them see of one patient; 404 without a share."""
+    """What a caregiver's share lets them see of one patient; 404 without a share. Anything
+    about single sessions needs `sessions`; `progress` alone gives aggregates only."""
     try:
         found = CareShare.grant(current_user, patient_id, None)
     except ApiError:
         abort(404)
     view = {"share": found, "patient": found.patient, "weeks": weeks}
     if found.has("progress"):
-        view.update(progress_page(found.patient, utcnow(), weeks, name=found.patient.display_name))
+        view.update(
+            progress_page(
+                found.patient,
+                utcnow(),
+                weeks,
+                name=found.patient.display_name,
+                each_session=found.has("sessions"),
+            )
+        )
     if found.has("sessions"):
         view["recent"], _ = session_page(found.patient, limit=10)
     return view

@@ -243,3 +243,52 @@ def test_no_alert_for_a_kept_week_or_without_the_alerts_scope(
         send_due_reminders(monday_9am + timedelta(minutes=2))
         assert db.session.get(User, alice.id).weekly_goal == 1
     assert push_service.messages == []
+
+
+def six_sessions_with_a_therapist(as_alice) -> list[datetime]:
+    """Six rated sessions in the last three weeks, three of them with Dana (enough for the
+    "what seems to help" comparison), never on a Monday (the calendar names Mondays)."""
+    dana = as_alice.post("/therapists", {"name": "Dana Kowalski"}).get_json()
+    now = datetime.now(UTC).replace(hour=15, minute=0, second=0, microsecond=0)
+    days = [d for d in (now - timedelta(days=n) for n in range(1, 21)) if d.weekday() != 0][::3]
+    for i, day in enumerate(days[:6]):
+        extra = {"therapist_id": dana["id"]} if i % 2 else {}
+        body = session_body(
+            started_at=iso(day), after={"pain": 1 + i % 2, "stress": 2}, **extra
+        )
+        assert as_alice.post("/sessions", body).status_code == 201
+    return days[:6]
+
+
+def session_days(app, days: list[datetime]) -> list[str]:
+    from pnapp.labels import date_words
+    from pnapp.timeutil import zone
+
+    with app.test_request_context():
+        return [date_words(d.astimezone(zone("America/Toronto")), "MMMd") for d in days]
+
+
+def test_a_caregiver_with_the_default_scopes_sees_aggregates_but_no_single_session(
+    app, as_alice, as_bob, alice
+):
+    days = session_days(app, six_sessions_with_a_therapist(as_alice))
+    share = share_with(as_alice, as_bob, ["progress", "alerts"])
+    page = as_bob.client.get(f"/care/{alice.id}").get_data(as_text=True)
+    assert "Weeks kept" in page and "Relief after a session" in page
+    assert "6.0 before, 1.5 after on average (6 sessions)" in page
+    assert "Dana Kowalski" not in page
+    assert "<svg" not in page and "Pain as a table" not in page
+    assert not [day for day in days if day in page]
+    progress = as_bob.get(f"/patients/{alice.id}/progress").get_json()
+    assert progress["relief"]["pain"]["n_paired"] == 6
+    assert "Dana" not in str(progress) and "started_at" not in str(progress)
+    assert as_bob.get(f"/patients/{alice.id}/sessions").status_code == 404
+    assert as_bob.get(f"/export/sessions.csv?patient_id={alice.id}").status_code == 404
+    assert as_bob.get(f"/export/report.pdf?patient_id={alice.id}").status_code == 404
+
+    as_alice.patch(f"/shares/{share['id']}", {"scopes": ["progress", "sessions"]})
+    page = as_bob.client.get(f"/care/{alice.id}").get_data(as_text=True)
+    assert "Dana Kowalski" in page and "<svg" in page and "Pain as a table" in page
+    assert all(day in page for day in days)
+    sessions = as_bob.get(f"/patients/{alice.id}/sessions").get_json()["items"]
+    assert len(sessions) == 6 and sessions[0]["after"]["pain"] in (1, 2)
