@@ -853,6 +853,12 @@ SCOPES = ("progress", "sessions", "notes", "alerts")
 DEFAULT_SCOPES = ["progress", "alerts"]
 
 
+ALREADY_SHARING = N_(
+    "You already follow this person, so this link changes nothing. "
+    "They can change what you see on their sharing page."
+)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -899,9 +905,59 @@ class Invite(db.Model):
         return self.used_at is None and self.expires_at > now
 
     @classmethod
+    def pending(cls, patient: User, now: datetime | None = None) -> list[Invite]:
+        """The patient's invites that still work, oldest first."""
+        now = now or utcnow()
+        return list(
+            db.session.scalars(
+                select(cls)
+                .where(cls.patient_id == patient.id, cls.used_at.is_(None), cls.expires_at > now)
+                .order_by(cls.created_at, cls.id)
+            )
+        )
+
+    @classmethod
+    def cancel(cls, patient: User, invite_id: int, now: datetime | None = None) -> None:
+        """Kill one of the patient's working invites at once; anything else is a 404."""
+        now = now or utcnow()
+        voided = db.session.execute(
+            update(cls)
+            .where(
+                cls.id == invite_id,
+                cls.patient_id == patient.id,
+                cls.used_at.is_(None),
+                cls.expires_at > now,
+            )
+            .values(used_at=now)
+        ).rowcount
+        if voided != 1:
+            db.session.rollback()
+            raise ApiError(404)
+        db.session.commit()
+
+    @classmethod
+    def void_all(cls, patient_id: int, now: datetime | None = None) -> None:
+        """Kill every unused invite to this patient (the caller commits). Marking them used
+        keeps their links answering "expired or already used", which is what a caregiver
+        holding one needs to hear."""
+        db.session.execute(
+            update(cls)
+            .where(cls.patient_id == patient_id, cls.used_at.is_(None))
+            .values(used_at=now or utcnow())
+        )
+
+    @classmethod
     def accept(cls, token: str, caregiver: User, now: datetime | None = None) -> CareShare:
-        """Use the invite once: a conditional UPDATE, so two caregivers racing with the same
-        link cannot both get in."""
+        """Use the invite once and make a share from it.
+
+        1. Claim the invite with a conditional UPDATE, so two caregivers racing with the same
+           link cannot both get in (410 for the loser, or for a used or expired link).
+        2. A caregiver who already shares with this patient keeps the scopes they have: an
+           invite never widens a share (409); the patient changes scopes instead.
+        3. Insert the share. Two invites of one patient accepted at once by one caregiver
+           both pass step 2; UNIQUE(patient_id, caregiver_id) stops the second (409).
+        Each refusal rolls back, so the refused invite stays unused.
+        """
         now = now or utcnow()
         invite = cls.by_token(token) if isinstance(token, str) else None
         if invite is None:
@@ -919,16 +975,22 @@ class Invite(db.Model):
                 410,
                 N_("That invitation link has expired or was already used. Ask for a new one."),
             )
-        share = db.session.scalar(
-            select(CareShare).where(
+        if db.session.scalar(
+            select(CareShare.id).where(
                 CareShare.patient_id == invite.patient_id, CareShare.caregiver_id == caregiver.id
             )
+        ):
+            db.session.rollback()
+            raise ApiError(409, ALREADY_SHARING)
+        share = CareShare(
+            patient_id=invite.patient_id, caregiver_id=caregiver.id, scopes=list(invite.scopes)
         )
-        if share is None:
-            share = CareShare(patient_id=invite.patient_id, caregiver_id=caregiver.id)
-            db.session.add(share)
-        share.scopes = list(invite.scopes)
-        db.session.commit()
+        db.session.add(share)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            raise ApiError(409, ALREADY_SHARING) from None
         return share
 
 
@@ -986,10 +1048,17 @@ class CareShare(db.Model):
         return scope in self.scopes
 
     def set_scopes(self, scopes: list[str]) -> None:
-        self.scopes = sorted(set(scopes), key=SCOPES.index)
+        """Change the scopes; narrowing voids the patient's unused invites, which could
+        otherwise give back what was just taken away."""
+        new = sorted(set(scopes), key=SCOPES.index)
+        if set(self.scopes) - set(new):
+            Invite.void_all(self.patient_id)
+        self.scopes = new
         db.session.commit()
 
     def end(self) -> None:
+        """End the share at once, with the patient's unused invites (as when narrowing)."""
+        Invite.void_all(self.patient_id)
         db.session.delete(self)
         db.session.commit()
 

@@ -527,3 +527,14 @@ class ShareListSchema(Schema):
 
 class SharePatchSchema(Schema):
     scopes = scope_list(required=True)
+
+
+class PendingInviteSchema(Schema):
+    id = fields.Integer()
+    scopes = fields.List(fields.String())
+    created_at = OutDateTime()
+    expires_at = OutDateTime()
+
+
+class PendingInviteListSchema(Schema):
+    items = fields.List(fields.Nested(PendingInviteSchema))
