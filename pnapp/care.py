@@ -7,7 +7,6 @@ import segno
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -19,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from pnapp.assets import public_url
 from pnapp.errors import ApiError
 from pnapp.extensions import ACCEPT_LIMIT, limiter
 from pnapp.insights import progress_page
@@ -34,13 +34,6 @@ SCOPE_WORDS = {
     "notes": _l("My notes"),
     "alerts": _l("Tell them when I miss a week"),
 }
-
-
-def invite_link(token: str) -> str:
-    """The invitation's address on the configured PUBLIC_URL: the request's Host header is
-    the sender's to choose, and a forged one would send the caregiver elsewhere."""
-    base = current_app.config["PUBLIC_URL"].rstrip("/")
-    return base + url_for("care.invite", token=token)
 
 
 def chosen_scopes() -> list[str]:
@@ -59,7 +52,7 @@ def share():
         invite, token = Invite.create(
             current_user, chosen_scopes(), int(days) if days in ("1", "7", "30") else 7
         )
-        invite_url = invite_link(token)
+        invite_url = public_url("care.invite", token=token)
         qr = Markup(
             segno.make(invite_url, error="m").svg_inline(
                 scale=5, title=gettext("QR code of the invitation link")

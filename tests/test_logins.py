@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from flask.sessions import SecureCookieSessionInterface
 
 from pnapp import create_app
@@ -161,6 +162,7 @@ def test_the_login_cookie_is_secure_in_production(db_url, alice):
             "ENV": "production",
             "SQLALCHEMY_DATABASE_URI": db_url,
             "SECRET_KEY": "production-secret",
+            "PUBLIC_URL": "https://pnapp.example",
         }
     )
     response = Api(production.test_client()).post(
@@ -169,6 +171,13 @@ def test_the_login_cookie_is_secure_in_production(db_url, alice):
     assert response.status_code == 200
     cookie = response.headers["Set-Cookie"]
     assert "pnapp_session=" in cookie and "; Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_production_refuses_to_start_without_its_public_address(db_url, monkeypatch):
+    monkeypatch.delenv("PNAPP_PUBLIC_URL", raising=False)
+    config = {"ENV": "production", "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "s"}
+    with pytest.raises(RuntimeError, match="PNAPP_PUBLIC_URL"):
+        create_app(config)
 
 
 def test_the_login_cookie_is_not_secure_in_development(app, alice):

@@ -9,7 +9,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from pnapp.api import ERROR, PREFIX, login_required, patient_required
-from pnapp.care import invite_link
+from pnapp.assets import public_url
 from pnapp.errors import ApiError
 from pnapp.extensions import ACCEPT_LIMIT, limiter
 from pnapp.i18n import N_
@@ -60,7 +60,7 @@ def invite(data):
         raise ApiError(422, fields={"scopes": [N_("Each scope may appear once.")]})
     created, token = Invite.create(current_user, data["scopes"], data["expires_in_days"])
     return {
-        "invite_url": invite_link(token),
+        "invite_url": public_url("care.invite", token=token),
         "expires_at": created.expires_at,
     }
 
