@@ -173,8 +173,10 @@ def settings():
     """Name, time zone, weekly goal and reminders."""
     errors = {}
     if request.method == "POST":
-        form = to_json_shape(request.form, ints=("weekly_goal", "weekday"))
-        if "reminder" in form:
+        form = to_json_shape(
+            request.form, ints=("weekly_goal", "weekday"), blanks=("display_name",)
+        )
+        if isinstance(form.get("reminder"), dict):  # else the schema refuses it
             form["reminder"]["enabled"] = form["reminder"].get("enabled") == "on"
         if request.form.get("language") == "":
             form["language"] = None  # follow the browser
