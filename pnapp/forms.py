@@ -28,14 +28,16 @@ def to_json_shape(
     ints: tuple[str, ...] = (),
     local_times: tuple[str, ...] = (),
     blanks: tuple[str, ...] = (),
+    groups: tuple[str, ...] = (),
     tz: str = "UTC",
 ) -> dict[str, Any]:
     """Nest dotted names, drop empty values, read numbers and local date-times.
 
     Text that is not a number is passed on as text so the schema reports it, rather than
     being dropped here. Names in `blanks` keep an empty value, for fields that may be left
-    out but not emptied (a name). A name used both plain and as a group ("before" and
-    "before.pain") comes from no form of ours: a 400.
+    out but not emptied (a name). `groups` name the form's dotted groups ("before" for
+    "before.pain"). A group sent as a plain field, or a name used both plain and as a
+    group, comes from no form of ours: a 400.
     """
     data: dict[str, Any] = {}
     for key in form:
@@ -58,7 +60,7 @@ def to_json_shape(
             target = target.setdefault(part, {})
             if not isinstance(target, dict):
                 raise ApiError(400)
-        if isinstance(target.get(leaf), dict):
+        if isinstance(target.get(leaf), dict) or key in groups:
             raise ApiError(400)
         target[leaf] = value
     for key in lists:

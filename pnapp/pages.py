@@ -38,6 +38,7 @@ SESSION_FORM = {
     "lists": ("areas", "adjuncts"),
     "ints": MEASURES + ("duration_min", "therapist_id"),
     "local_times": ("started_at",),
+    "groups": ("before", "after"),
 }
 
 
@@ -174,9 +175,12 @@ def settings():
     errors = {}
     if request.method == "POST":
         form = to_json_shape(
-            request.form, ints=("weekly_goal", "weekday"), blanks=("display_name",)
+            request.form,
+            ints=("weekly_goal", "weekday"),
+            blanks=("display_name",),
+            groups=("reminder",),
         )
-        if isinstance(form.get("reminder"), dict):  # else the schema refuses it
+        if "reminder" in form:
             form["reminder"]["enabled"] = form["reminder"].get("enabled") == "on"
         if request.form.get("language") == "":
             form["language"] = None  # follow the browser

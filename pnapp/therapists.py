@@ -46,11 +46,9 @@ QUESTIONS = {
 
 
 def therapist_form(form) -> dict:
-    data = to_json_shape(form)
+    data = to_json_shape(form, groups=("screening",))
     data["certified"] = yes_no(data.get("certified"))
     screening = data.get("screening", {})
-    if not isinstance(screening, dict):
-        raise ApiError(400)  # a plain "screening" field: no form of ours sends one
     data["screening"] = {
         "knows_pn": screening.get("knows_pn") or None,
         "asked_symptom_areas": yes_no(screening.get("asked_symptom_areas")),
