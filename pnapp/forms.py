@@ -35,9 +35,9 @@ def to_json_shape(
 
     Text that is not a number is passed on as text so the schema reports it, rather than
     being dropped here. Names in `blanks` keep an empty value, for fields that may be left
-    out but not emptied (a name). `groups` name the form's dotted groups ("before" for
-    "before.pain"). A group sent as a plain field, or a name used both plain and as a
-    group, comes from no form of ours: a 400.
+    out but not emptied (a name). `groups` are the form's dotted groups ("before" for
+    "before.pain"), one level deep. Any other dotted name, or a group sent as a plain
+    field, comes from no form of ours (a template would choke on it): a 400.
     """
     data: dict[str, Any] = {}
     for key in form:
@@ -54,15 +54,15 @@ def to_json_shape(
                 value = int(value)
             elif key in local_times:
                 value = _local_to_iso(value, tz)
-        target = data
-        *parents, leaf = key.split(".")
-        for part in parents:
-            target = target.setdefault(part, {})
-            if not isinstance(target, dict):
+        group, dot, leaf = key.partition(".")
+        if dot:
+            if group not in groups or "." in leaf:
                 raise ApiError(400)
-        if isinstance(target.get(leaf), dict) or key in groups:
+            data.setdefault(group, {})[leaf] = value
+        elif key in groups:
             raise ApiError(400)
-        target[leaf] = value
+        else:
+            data[key] = value
     for key in lists:
         data.setdefault(key, [])
     return data

@@ -68,6 +68,8 @@ PLAIN_BESIDE_DOTTED = [
     ("/settings", [("reminder", "x"), ("reminder.enabled", "on")]),
     ("/settings", [("reminder.enabled", "on"), ("reminder", "x")]),
     ("/settings", [("reminder", "x")]),
+    ("/sessions/new", [("started_at.", "2026-11-22T10:30")]),
+    ("/settings", [("display_name.x", "Al")]),
     ("/therapists", [("name", "Ann"), ("screening", "x")]),
     ("/therapists", [("name", "Ann"), ("screening", "x"), ("screening.knows_pn", "yes")]),
     ("/therapists", [("name", "Ann"), ("screening.knows_pn", "yes"), ("screening", "x")]),
@@ -83,6 +85,15 @@ def test_a_plain_field_beside_a_dotted_one_is_refused_and_changes_nothing(
     assert response.status_code in (400, 422)
     assert "<html" in response.get_data(as_text=True)
     assert stored(app, alice) == before
+
+
+def test_a_dotted_name_no_form_sends_is_refused_on_the_edit_page(
+    app, alice, as_alice, alices_session
+):
+    before = as_alice.get(f"/sessions/{alices_session}").get_json()
+    response = form_post(as_alice, f"/sessions/{alices_session}/edit", [("started_at.", "²")])
+    assert response.status_code == 400
+    assert as_alice.get(f"/sessions/{alices_session}").get_json() == before
 
 
 def deep(depth: int) -> str:
