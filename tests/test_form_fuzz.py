@@ -49,6 +49,9 @@ WHO = {
     "/login": ["anonymous"],
     "/register": ["anonymous"],
     "/logout": ["patient", "caregiver"],
+    "/settings/logins/<int:login_id>/end": ["patient", "caregiver"],
+    "/settings/logout-everywhere": ["patient", "caregiver"],
+    "/share/invites/<int:invite_id>/cancel": ["patient"],
     "/invite/<token>": ["caregiver", "anonymous"],
     "/settings": ["patient", "caregiver"],
     "/settings/password": ["patient", "caregiver"],
@@ -62,6 +65,7 @@ WHO = {
     "/therapists": ["patient"],
     "/therapists/<int:therapist_id>": ["patient"],
 }
+LOGS_OUT = ("/logout", "/settings/logout-everywhere", "/settings/logins/<int:login_id>/end")
 CASES = [(form, who) for form in FORMS for who in WHO.get(form, ["nobody knows"])]
 
 # The forms' own names, so cases reach past "unknown field" into the rules behind it.
@@ -108,7 +112,16 @@ class World:
         token = invite["invite_url"].rsplit("/", 1)[-1]
         share = self.clients["caregiver"].post("/shares/accept", {"token": token}).get_json()
         spare = patient.post("/shares/invites", {"scopes": ["progress"]}).get_json()
+        # Another device of alice's, for the form that logs one device out.
+        other = Api(app.test_client()).login(alice.email)
+        [other_login] = [i for i in other.get("/auth/logins").get_json()["items"] if i["current"]]
+        [spare_invite] = [
+            i["id"] for i in patient.get("/shares/invites").get_json()["items"]
+            if i["scopes"] == ["progress"]
+        ]
         self.ids = {
+            "login_id": other_login["id"],
+            "invite_id": spare_invite,
             "session_id": session["id"],
             "therapist_id": therapist,
             "share_id": share["id"],
@@ -128,9 +141,9 @@ class World:
         client = self.clients[who]
         data = MultiDict([("csrf_token", self.tokens[who]), *sent])
         response = client.client.post(self.path(rule), data=data)
-        if rule == "/logout" or who == "anonymous":
+        if rule in LOGS_OUT or who == "anonymous":
             # Logged out, or perhaps in as someone: start the next case as before.
-            client.client.delete_cookie("session")
+            client.client.delete_cookie("pnapp_session")
             if who != "anonymous":
                 self.log_in(who)
             self.tokens[who] = self.clients[who].csrf_token()
