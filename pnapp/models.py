@@ -411,8 +411,15 @@ class Login(db.Model):
         return login.user
 
     def _seen(self, now: datetime) -> None:
-        # On its own connection and transaction: the request's own may be a read-only one,
-        # and on SQLite a read transaction cannot take the write lock later without failing.
+        from pnapp.database import is_reading_request
+
+        if not is_reading_request():
+            # A writing request already holds the write lock (SQLite): note it in its own
+            # transaction, saved with the request's changes.
+            self.last_seen_at = now
+            return
+        # A reading request's transaction must stay read-only (on SQLite it could not take
+        # the write lock later without failing), so this goes on a connection of its own.
         # Best effort: a busy database only delays the "last seen" time.
         try:
             with db.engine.begin() as conn:
