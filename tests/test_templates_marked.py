@@ -191,6 +191,7 @@ JS_CODE = {
     "use strict",
     "(display-mode: standalone)",
     "button danger",
+    "button primary",
     "HTTP ",
     "Accept",
     "Content-Type",
