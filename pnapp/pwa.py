@@ -17,14 +17,24 @@ from pnapp.i18n import language_tag
 
 bp = Blueprint("pwa", __name__)
 
-# What the service worker keeps for a cold start without network. None of it is personal.
-SHELL_ASSETS = (
-    "css/app.css",
-    "js/app.js",
-    "js/outbox.js",
-    "icons/logo.svg",
-    "icons/icon-192.png",
+# The page scripts, one per feature, in the order base.html loads them (deferred, so they
+# run in this order): outbox.js, then core.js, whose self.pn the others read.
+PAGE_SCRIPTS = tuple(
+    f"js/{name}.js"
+    for name in (
+        "outbox",
+        "core",
+        "zone",
+        "heat",
+        "install",
+        "push",
+        "rating-form",
+        "recording",
+        "outbox-view",
+    )
 )
+# What the service worker keeps for a cold start without network. None of it is personal.
+SHELL_ASSETS = ("css/app.css", *PAGE_SCRIPTS, "icons/logo.svg", "icons/icon-192.png")
 PUBLIC_PAGES = ("/offline", "/shell/session")
 
 
@@ -158,3 +168,8 @@ def healthz():
 def shell_user():
     # Offline shells are the same for everyone: they must not carry the viewer's identity.
     return {"signed_in": current_user.is_authenticated and request.path not in PUBLIC_PAGES}
+
+
+@bp.app_context_processor
+def page_scripts():
+    return {"page_scripts": PAGE_SCRIPTS}
