@@ -1,5 +1,5 @@
-"""Fingerprinted static URLs: a file's URL changes when its content does, so browsers may
-keep it for a year."""
+"""Addresses: fingerprinted static URLs (a file's URL changes when its content does, so
+browsers may keep it for a year), and absolute links on the configured PUBLIC_URL."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ from flask import current_app, url_for
 
 def static_url(filename: str) -> str:
     return url_for("static", filename=filename, v=_digest(current_app.static_folder, filename))
+
+
+def public_url(endpoint: str, **values) -> str:
+    """A link to send elsewhere (invitation, notification, mail, FHIR), on PUBLIC_URL: the
+    request's Host header is the sender's to choose, and a forged one would lead elsewhere."""
+    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
 
 
 @lru_cache(maxsize=256)

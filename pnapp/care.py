@@ -4,12 +4,21 @@ invitation link."""
 from __future__ import annotations
 
 import segno
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
+from pnapp.assets import public_url
 from pnapp.errors import ApiError
 from pnapp.extensions import ACCEPT_LIMIT, limiter
 from pnapp.insights import progress_page
@@ -43,7 +52,7 @@ def share():
         invite, token = Invite.create(
             current_user, chosen_scopes(), int(days) if days in ("1", "7", "30") else 7
         )
-        invite_url = url_for("care.invite", token=token, _external=True)
+        invite_url = public_url("care.invite", token=token)
         qr = Markup(
             segno.make(invite_url, error="m").svg_inline(
                 scale=5, title=gettext("QR code of the invitation link")
@@ -52,6 +61,7 @@ def share():
     return render_template(
         "care/share.html",
         shares=CareShare.visible_to(current_user),
+        invites=Invite.pending(current_user),
         invite_url=invite_url,
         qr=qr,
         scope_words=SCOPE_WORDS,
@@ -81,6 +91,18 @@ def change_share(share_id: int):
     return redirect(url_for("care.share" if current_user.is_patient else "pages.care"))
 
 
+@bp.post("/share/invites/<int:invite_id>/cancel")
+@login_required
+def cancel_invite(invite_id: int):
+    """Cancel one of the patient's invitations; its link stops working at once."""
+    try:
+        Invite.cancel(current_user, invite_id)
+    except ApiError:
+        abort(404)
+    flash(gettext("The invitation was cancelled. Its link no longer works."))
+    return redirect(url_for("care.share"))
+
+
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 @limiter.limit(ACCEPT_LIMIT, methods=["POST"])
 def invite(token: str):
@@ -95,7 +117,7 @@ def invite(token: str):
             made = Invite.accept(token, current_user)
         except ApiError as err:
             return render_template(
-                "care/invite.html", invite=found, problem=err.message
+                "care/invite.html", invite=found, problem=err.message, scope_words=SCOPE_WORDS
             ), err.status
         flash(gettext("You can now follow %(name)s's progress.", name=made.patient.display_name))
         return redirect(url_for("pages.care_patient", patient_id=made.patient_id))
@@ -103,14 +125,23 @@ def invite(token: str):
 
 
 def caregiver_view(patient_id: int, weeks: int) -> dict:
-    """What a caregiver's share lets them see of one patient; 404 without a share."""
+    """What a caregiver's share lets them see of one patient; 404 without a share. Anything
+    about single sessions needs `sessions`; `progress` alone gives aggregates only."""
     try:
         found = CareShare.grant(current_user, patient_id, None)
     except ApiError:
         abort(404)
     view = {"share": found, "patient": found.patient, "weeks": weeks}
     if found.has("progress"):
-        view.update(progress_page(found.patient, utcnow(), weeks, name=found.patient.display_name))
+        view.update(
+            progress_page(
+                found.patient,
+                utcnow(),
+                weeks,
+                name=found.patient.display_name,
+                each_session=found.has("sessions"),
+            )
+        )
     if found.has("sessions"):
         view["recent"], _ = session_page(found.patient, limit=10)
     return view

@@ -85,6 +85,11 @@ def configure(app: Flask, overrides: dict | None) -> None:
         **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
         "hide_parameters": True,
     }
+    if app.config["ENV"] == "production" and not (
+        "PNAPP_PUBLIC_URL" in os.environ or "PUBLIC_URL" in (overrides or {})
+    ):
+        # Every link that leaves the server (invitations, notifications) is built on it.
+        raise RuntimeError("PNAPP_PUBLIC_URL is not set: links would point at 127.0.0.1.")
     if app.config["ENV"] == "production" and not explicit:
         # Production runs behind HTTPS: the login cookie never travels in clear text.
         app.config["SESSION_COOKIE_SECURE"] = True

@@ -56,8 +56,11 @@ def _sqlite_begin(connection) -> None:
     # A deferred transaction that reads and then writes fails at once (SQLITE_BUSY, no wait)
     # when another writer committed in between. Requests that may write take the write lock
     # up front, so they queue on busy_timeout instead; page and API reads stay concurrent.
-    reading = has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
-    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
+    connection.exec_driver_sql("BEGIN" if is_reading_request() else "BEGIN IMMEDIATE")
+
+
+def is_reading_request() -> bool:
+    return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
 
 
 def is_postgres(engine: Engine | None = None) -> bool:

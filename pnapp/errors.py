@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import marshmallow as ma
 from flask import Flask, jsonify, render_template, request
+from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from werkzeug.exceptions import HTTPException
 
 from pnapp.i18n import N_, translate
@@ -131,11 +135,52 @@ def from_http_exception(exc: HTTPException) -> ApiError:
     return ApiError(status, data.get("message"), headers=headers)
 
 
+def refuse_unreadable_json() -> None:
+    """An API body that JSON cannot read is a 400 before any view reads it. Our parser
+    (webargs) turns malformed JSON into a 400 itself, but not JSON nested thousands deep
+    (RecursionError) or a number of more than 4300 digits (Python's int limit, ValueError):
+    those became 500s, before login too. Bodies are bounded by MAX_CONTENT_LENGTH, so
+    reading one twice costs little."""
+    if not (is_api_request() and request.is_json):
+        return
+    body = request.get_data(cache=True)
+    if not body:
+        return  # no body at all: the view decides whether it needs one
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        raise ApiError(400, N_("The request body is not valid JSON.")) from None
+
+
 def error_page(status: int, message):
     return render_template("error.html", status=status, message=translate(message)), status
 
 
+def roll_back() -> None:
+    """After a failed statement the database session refuses every query until rolled back,
+    and the error page's own (the person's language, their name) would fail with it,
+    turning a clear answer into Flask's bare HTML 500. An account deleted meanwhile is
+    logged out, so the page is written for nobody rather than for a missing row."""
+    from pnapp.extensions import db  # extensions imports this module
+
+    db.session.rollback()
+    user = current_user._get_current_object()
+    if user.is_authenticated:
+        try:
+            db.session.refresh(user)
+        except InvalidRequestError:
+            logout_user()
+
+
+def refers_to_a_missing_row(exc: IntegrityError) -> bool:
+    """A foreign key refused: what the row points at was deleted by another request."""
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) == "23503" or "FOREIGN KEY constraint" in str(orig)
+
+
 def register(app: Flask) -> None:
+    app.before_request(refuse_unreadable_json)
+
     @app.errorhandler(ApiError)
     def handle_api_error(err: ApiError):
         if is_api_request():
@@ -155,10 +200,28 @@ def register(app: Flask) -> None:
             )
         return error_page(err.status, message)
 
+    @app.errorhandler(StaleDataError)
+    @app.errorhandler(ObjectDeletedError)
+    def handle_deleted_meanwhile(exc: Exception):
+        # A write raced a delete of the same row (PostgreSQL lets both start): the row is
+        # gone, as it would be for a request that came a moment later.
+        roll_back()
+        log.info("row deleted meanwhile on %s %s", request.method, request.path)
+        return handle_api_error(ApiError(404))
+
+    @app.errorhandler(IntegrityError)
+    def handle_integrity(exc: IntegrityError):
+        if not refers_to_a_missing_row(exc):
+            return handle_unexpected(exc)
+        roll_back()
+        log.info("insert refers to a row deleted meanwhile on %s %s", request.method, request.path)
+        return handle_api_error(ApiError(409))
+
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return handle_http(exc)
+        roll_back()
         log.exception("unhandled error on %s %s", request.method, request.path)
         err = ApiError(
             500,

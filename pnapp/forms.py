@@ -5,16 +5,20 @@ A form posts flat names ("before.pain", "areas"); this turns them into the API's
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
 from werkzeug.datastructures import MultiDict
 
-from pnapp.errors import flatten
+from pnapp.errors import ApiError, flatten
 from pnapp.timeutil import zone
 
 SKIP = {"csrf_token", "submit"}
+# ASCII digits only, and few of them: str.isdigit() also admits '²' and '٣', and int() of
+# thousands of digits raises. Anything else goes on as text, for the schema to refuse.
+PLAIN_INT = re.compile(r"-?[0-9]{1,9}")
 
 
 def to_json_shape(
@@ -23,12 +27,17 @@ def to_json_shape(
     lists: tuple[str, ...] = (),
     ints: tuple[str, ...] = (),
     local_times: tuple[str, ...] = (),
+    blanks: tuple[str, ...] = (),
+    groups: tuple[str, ...] = (),
     tz: str = "UTC",
 ) -> dict[str, Any]:
     """Nest dotted names, drop empty values, read numbers and local date-times.
 
     Text that is not a number is passed on as text so the schema reports it, rather than
-    being dropped here.
+    being dropped here. Names in `blanks` keep an empty value, for fields that may be left
+    out but not emptied (a name). `groups` are the form's dotted groups ("before" for
+    "before.pain"), one level deep. Any other dotted name, or a group sent as a plain
+    field, comes from no form of ours (a template would choke on it): a 400.
     """
     data: dict[str, Any] = {}
     for key in form:
@@ -38,18 +47,22 @@ def to_json_shape(
             value: Any = [v for v in form.getlist(key) if v]
         else:
             value = form.get(key, "").strip()
-            if value == "":
+            if value == "" and key not in blanks:
                 continue
             leaf = key.rsplit(".", 1)[-1]
-            if (leaf in ints or key in ints) and value.lstrip("-").isdigit():
+            if (leaf in ints or key in ints) and PLAIN_INT.fullmatch(value):
                 value = int(value)
             elif key in local_times:
                 value = _local_to_iso(value, tz)
-        target = data
-        *parents, leaf = key.split(".")
-        for part in parents:
-            target = target.setdefault(part, {})
-        target[leaf] = value
+        group, dot, leaf = key.partition(".")
+        if dot:
+            if group not in groups or "." in leaf:
+                raise ApiError(400)
+            data.setdefault(group, {})[leaf] = value
+        elif key in groups:
+            raise ApiError(400)
+        else:
+            data[key] = value
     for key in lists:
         data.setdefault(key, [])
     return data

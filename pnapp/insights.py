@@ -29,9 +29,16 @@ CHART_TITLES = {
 }
 
 
-def progress_page(user: User, now: datetime, weeks: int, *, name: str | None = None) -> dict:
-    """Everything the progress screens show, in a bounded number of queries."""
+def progress_page(
+    user: User, now: datetime, weeks: int, *, name: str | None = None, each_session: bool = True
+) -> dict:
+    """Everything the progress screens show, in a bounded number of queries.
+
+    each_session=False leaves out what shows single sessions (charts, their table of dates
+    and ratings, and comparisons by therapist, which name people): a caregiver without the
+    `sessions` scope sees aggregates only (API.md, Caregivers, extended)."""
     progress = user.progress(now, weeks)
+    summary = summary_sentence(progress["relief"]["pain"], weeks, name)
     sessions = list(
         db.session.scalars(
             select(MassageSession)
@@ -43,6 +50,15 @@ def progress_page(user: User, now: datetime, weeks: int, *, name: str | None = N
             .order_by(MassageSession.started_at, MassageSession.id)
         )
     )
+    if not each_session:
+        return {
+            "progress": progress,
+            "weeks": weeks,
+            "sessions": [],
+            "charts": {},
+            "summary": summary,
+            "helps": what_helps(user, sessions, by_therapist=False),
+        }
     tz = zone(user.timezone)
     charts = {}
     for measure in ("pain", "stress"):
@@ -64,7 +80,7 @@ def progress_page(user: User, now: datetime, weeks: int, *, name: str | None = N
         "weeks": weeks,
         "sessions": sessions,
         "charts": charts,
-        "summary": summary_sentence(progress["relief"]["pain"], weeks, name),
+        "summary": summary,
         "helps": what_helps(user, sessions),
     }
 
@@ -133,9 +149,12 @@ def _mean_pain_change(sessions: list[MassageSession]) -> tuple[float, int] | Non
     return (sum(changes) / len(changes), len(changes)) if changes else None
 
 
-def what_helps(user: User, sessions: list[MassageSession]) -> list[dict]:
-    """With and without each adjunct, per area and per therapist: average pain change on
-    each side, shown only when both sides have at least MIN_SIDE paired sessions."""
+def what_helps(
+    user: User, sessions: list[MassageSession], *, by_therapist: bool = True
+) -> list[dict]:
+    """With and without each adjunct, per area and (by_therapist) per therapist: average
+    pain change on each side, shown only when both sides have at least MIN_SIDE paired
+    sessions."""
     paired = [s for s in sessions if s.after_pain is not None]
     # Whole sentences per kind of comparison, since word order differs between languages.
     groups = [
@@ -162,10 +181,14 @@ def what_helps(user: User, sessions: list[MassageSession]) -> list[dict]:
         )
         for code, label in AREAS.items()
     ]
-    names = {
-        t.id: t.name
-        for t in db.session.scalars(select(Therapist).where(Therapist.patient_id == user.id))
-    }
+    names = (
+        {
+            t.id: t.name
+            for t in db.session.scalars(select(Therapist).where(Therapist.patient_id == user.id))
+        }
+        if by_therapist
+        else {}
+    )
     groups += [
         (
             lambda **v: gettext(

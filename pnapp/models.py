@@ -29,7 +29,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship, selectinload
 
 from pnapp.errors import ApiError
 from pnapp.extensions import db
@@ -399,7 +399,7 @@ class Login(db.Model):
         if not isinstance(token, str) or not token:
             return None
         login = db.session.scalar(
-            select(cls).where(cls.token_hash == hash_token(token)).options(selectinload(cls.user))
+            select(cls).where(cls.token_hash == hash_token(token)).options(joinedload(cls.user))
         )
         if login is None:
             return None
@@ -411,8 +411,15 @@ class Login(db.Model):
         return login.user
 
     def _seen(self, now: datetime) -> None:
-        # On its own connection and transaction: the request's own may be a read-only one,
-        # and on SQLite a read transaction cannot take the write lock later without failing.
+        from pnapp.database import is_reading_request
+
+        if not is_reading_request():
+            # A writing request already holds the write lock (SQLite): note it in its own
+            # transaction, saved with the request's changes.
+            self.last_seen_at = now
+            return
+        # A reading request's transaction must stay read-only (on SQLite it could not take
+        # the write lock later without failing), so this goes on a connection of its own.
         # Best effort: a busy database only delays the "last seen" time.
         try:
             with db.engine.begin() as conn:
@@ -733,6 +740,9 @@ def request_digest(data: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+MAX_DEVICES = 10
+
+
 class PushSubscription(db.Model):
     """One browser's Web Push subscription."""
 
@@ -756,25 +766,51 @@ class PushSubscription(db.Model):
 
     @classmethod
     def store(cls, user: User, data: dict[str, Any]) -> bool:
-        """Save a subscription for this user; True when it is new. A known endpoint moves
-        to this user (the browser now belongs to whoever subscribed last)."""
+        """Save a subscription for this user; True when it is new.
+
+        An endpoint stored for someone else stays theirs, keys and all, and the caller is
+        told nothing different: an endpoint is a capability URL, and whoever learns one must
+        not be able to redirect or silence that person's reminders by posting it. (A phone
+        that changes hands drops its subscription at logout.) Each person keeps at most
+        MAX_DEVICES: storing one more retires their oldest, so no one can pile up devices
+        for every reminder and test to be sent to.
+        """
         found = db.session.scalar(select(cls).where(cls.endpoint == data["endpoint"]))
-        created = found is None
-        if created:
-            found = cls(endpoint=data["endpoint"])
-            db.session.add(found)
-        found.user_id = user.id
-        found.login_id = user.login.id if user.login else None
-        found.p256dh = data["keys"]["p256dh"]
-        found.auth = data["keys"]["auth"]
-        found.failures = 0
-        try:
+        login_id = user.login.id if user.login else None
+        if found is not None:
+            if found.user_id == user.id:
+                found.p256dh = data["keys"]["p256dh"]
+                found.auth = data["keys"]["auth"]
+                found.failures = 0
+                found.login_id = login_id  # now this login's: it ends with its log-out
             db.session.commit()
+            return False
+        db.session.add(
+            cls(
+                user_id=user.id,
+                login_id=login_id,
+                endpoint=data["endpoint"],
+                p256dh=data["keys"]["p256dh"],
+                auth=data["keys"]["auth"],
+                failures=0,
+            )
+        )
+        try:
+            db.session.flush()
         except IntegrityError:
-            # Another request stored the same endpoint at the same moment: take it over.
+            # Another request stored the same endpoint at the same moment: theirs stands.
             db.session.rollback()
             return cls.store(user, data) and False
-        return created
+        oldest = db.session.scalars(
+            select(cls.id)
+            .where(cls.user_id == user.id)
+            .order_by(cls.created_at.desc(), cls.id.desc())
+            .offset(MAX_DEVICES)
+        ).all()
+        if oldest:
+            db.session.execute(cls.__table__.delete().where(cls.id.in_(oldest)))
+        db.session.commit()
+        return True
 
     @classmethod
     def forget(cls, user: User, endpoint: str) -> None:
@@ -824,6 +860,12 @@ SCOPES = ("progress", "sessions", "notes", "alerts")
 DEFAULT_SCOPES = ["progress", "alerts"]
 
 
+ALREADY_SHARING = N_(
+    "You already follow this person, so this link changes nothing. "
+    "They can change what you see on their sharing page."
+)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -870,9 +912,59 @@ class Invite(db.Model):
         return self.used_at is None and self.expires_at > now
 
     @classmethod
+    def pending(cls, patient: User, now: datetime | None = None) -> list[Invite]:
+        """The patient's invites that still work, oldest first."""
+        now = now or utcnow()
+        return list(
+            db.session.scalars(
+                select(cls)
+                .where(cls.patient_id == patient.id, cls.used_at.is_(None), cls.expires_at > now)
+                .order_by(cls.created_at, cls.id)
+            )
+        )
+
+    @classmethod
+    def cancel(cls, patient: User, invite_id: int, now: datetime | None = None) -> None:
+        """Kill one of the patient's working invites at once; anything else is a 404."""
+        now = now or utcnow()
+        voided = db.session.execute(
+            update(cls)
+            .where(
+                cls.id == invite_id,
+                cls.patient_id == patient.id,
+                cls.used_at.is_(None),
+                cls.expires_at > now,
+            )
+            .values(used_at=now)
+        ).rowcount
+        if voided != 1:
+            db.session.rollback()
+            raise ApiError(404)
+        db.session.commit()
+
+    @classmethod
+    def void_all(cls, patient_id: int, now: datetime | None = None) -> None:
+        """Kill every unused invite to this patient (the caller commits). Marking them used
+        keeps their links answering "expired or already used", which is what a caregiver
+        holding one needs to hear."""
+        db.session.execute(
+            update(cls)
+            .where(cls.patient_id == patient_id, cls.used_at.is_(None))
+            .values(used_at=now or utcnow())
+        )
+
+    @classmethod
     def accept(cls, token: str, caregiver: User, now: datetime | None = None) -> CareShare:
-        """Use the invite once: a conditional UPDATE, so two caregivers racing with the same
-        link cannot both get in."""
+        """Use the invite once and make a share from it.
+
+        1. Claim the invite with a conditional UPDATE, so two caregivers racing with the same
+           link cannot both get in (410 for the loser, or for a used or expired link).
+        2. A caregiver who already shares with this patient keeps the scopes they have: an
+           invite never widens a share (409); the patient changes scopes instead.
+        3. Insert the share. Two invites of one patient accepted at once by one caregiver
+           both pass step 2; UNIQUE(patient_id, caregiver_id) stops the second (409).
+        Each refusal rolls back, so the refused invite stays unused.
+        """
         now = now or utcnow()
         invite = cls.by_token(token) if isinstance(token, str) else None
         if invite is None:
@@ -890,16 +982,22 @@ class Invite(db.Model):
                 410,
                 N_("That invitation link has expired or was already used. Ask for a new one."),
             )
-        share = db.session.scalar(
-            select(CareShare).where(
+        if db.session.scalar(
+            select(CareShare.id).where(
                 CareShare.patient_id == invite.patient_id, CareShare.caregiver_id == caregiver.id
             )
+        ):
+            db.session.rollback()
+            raise ApiError(409, ALREADY_SHARING)
+        share = CareShare(
+            patient_id=invite.patient_id, caregiver_id=caregiver.id, scopes=list(invite.scopes)
         )
-        if share is None:
-            share = CareShare(patient_id=invite.patient_id, caregiver_id=caregiver.id)
-            db.session.add(share)
-        share.scopes = list(invite.scopes)
-        db.session.commit()
+        db.session.add(share)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            raise ApiError(409, ALREADY_SHARING) from None
         return share
 
 
@@ -957,10 +1055,17 @@ class CareShare(db.Model):
         return scope in self.scopes
 
     def set_scopes(self, scopes: list[str]) -> None:
-        self.scopes = sorted(set(scopes), key=SCOPES.index)
+        """Change the scopes; narrowing voids the patient's unused invites, which could
+        otherwise give back what was just taken away."""
+        new = sorted(set(scopes), key=SCOPES.index)
+        if set(self.scopes) - set(new):
+            Invite.void_all(self.patient_id)
+        self.scopes = new
         db.session.commit()
 
     def end(self) -> None:
+        """End the share at once, with the patient's unused invites (as when narrowing)."""
+        Invite.void_all(self.patient_id)
         db.session.delete(self)
         db.session.commit()
 

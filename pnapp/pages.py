@@ -46,6 +46,7 @@ SESSION_FORM = {
     "lists": ("areas", "adjuncts"),
     "ints": MEASURES + ("duration_min", "therapist_id"),
     "local_times": ("started_at",),
+    "groups": ("before", "after"),
 }
 
 
@@ -181,7 +182,12 @@ def settings():
     """Name, time zone, weekly goal and reminders."""
     errors = {}
     if request.method == "POST":
-        form = to_json_shape(request.form, ints=("weekly_goal", "weekday"))
+        form = to_json_shape(
+            request.form,
+            ints=("weekly_goal", "weekday"),
+            blanks=("display_name",),
+            groups=("reminder",),
+        )
         if "reminder" in form:
             form["reminder"]["enabled"] = form["reminder"].get("enabled") == "on"
         if request.form.get("language") == "":

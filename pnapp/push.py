@@ -12,21 +12,28 @@ import ipaddress
 import json
 import logging
 import os
+import re
+import socket
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from cryptography.hazmat.primitives import serialization
 from flask import Flask, current_app
 from py_vapid import Vapid
 from pywebpush import WebPushException, webpush
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import create_connection
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_S = 10
+# (connect, read) seconds: a slow push service must not hold a sender, or a request, long.
+TIMEOUT_S = (5, 5)
 
 
 @dataclass(frozen=True)
@@ -81,49 +88,180 @@ def public_key(vapid: Vapid) -> str:
 
 
 # Endpoints
+#
+# An endpoint is a URL a user hands us and we then POST to from inside our network, so it
+# is checked as strictly as we can (the server must never be made to reach anywhere else):
+#
+# - Only printable ASCII without backslashes: parsers disagree about where the host of
+#   "https://127.0.0.1\\.push.apple.com/x" ends (urlsplit says the Apple name, urllib3
+#   connects to 127.0.0.1), and non-ASCII hosts are read differently once IDNA-encoded.
+# - https, no userinfo, no fragment; the host is lower-case [a-z0-9.-] labels and must be
+#   on PUSH_ALLOWED_HOSTS; port 443 (or none).
+# - A host that looks like an IP address in any notation (127.1, 0x7f000001, [::1]) is
+#   refused unless that exact address is itself an entry of PUSH_ALLOWED_HOSTS. Such an
+#   entry is for test setups (the local push service on 127.0.0.1): it alone may use http
+#   and any port, and it is reachable only when the endpoint writes it literally.
+#   Production lists only names.
+# - A *name*, listed or not, must resolve to public addresses only. That is checked when
+#   the subscription is stored and again on every connection (_Guard), which connects to
+#   the very address it checked: DNS answers can change in between.
+# - The URL is rebuilt from the parts checked, and that is what is stored and sent.
+
+_HOST_PORT = re.compile(r"([a-z0-9.-]+)(?::([0-9]{1,5}))?")
+_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+_NUMERIC_LABEL = re.compile(r"(0x[0-9a-f]*|[0-9]+)")
+
+
+def normalize_endpoint(endpoint: str, allowed_hosts: str) -> str | None:
+    """The endpoint as we will store and send it, or None when it is not a push service
+    this app may send to (see the rules above)."""
+    if not endpoint.isascii() or not endpoint.isprintable() or any(c in endpoint for c in "\\ #"):
+        return None
+    try:
+        parts = urlsplit(endpoint)
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    match = _HOST_PORT.fullmatch(parts.netloc.lower())  # no "@", no "[...]"
+    if match is None:
+        return None
+    host, port_text = match.groups()
+    port = int(port_text) if port_text else None
+    listed_ips = allowed_ips(allowed_hosts)
+    if _looks_like_ip(host):
+        if host not in {str(ip) for ip in listed_ips}:
+            return None
+        if scheme not in ("http", "https") or port == 0 or (port or 0) > 65535:
+            return None
+    else:
+        labels = host.split(".")
+        if len(labels) < 2 or not all(_LABEL.fullmatch(label) for label in labels):
+            return None
+        if not _listed(host, allowed_hosts) or scheme != "https" or port not in (None, 443):
+            return None
+        if _resolves_to_private(host):
+            return None
+    netloc = host if port is None else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
 
 
 def allowed_endpoint(endpoint: str, allowed_hosts: str) -> bool:
-    """Only known push services: https on 443, no credentials, a host on the allow-list.
+    return normalize_endpoint(endpoint, allowed_hosts) is not None
 
-    A host listed literally as a loopback address (tests) may also use http and any port.
-    """
+
+def allowed_ips(allowed_hosts: str) -> frozenset[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The entries of PUSH_ALLOWED_HOSTS that are IP addresses (test setups only)."""
+    found = set()
+    for entry in allowed_hosts.split(","):
+        try:
+            found.add(ipaddress.ip_address(entry.strip()))
+        except ValueError:
+            pass
+    return frozenset(found)
+
+
+def _listed(host: str, allowed_hosts: str) -> bool:
+    for pattern in (p.strip().lower() for p in allowed_hosts.split(",")):
+        if pattern.startswith("*."):
+            if host.endswith(pattern[1:]) and host != pattern[2:]:
+                return True
+        elif pattern and host == pattern:
+            return True
+    return False
+
+
+def _looks_like_ip(host: str) -> bool:
+    # As browsers and inet_aton read hosts: a numeric last label makes the whole an IPv4
+    # address (127.1, 2130706433, 0x7f.0.0.1).
+    return bool(_NUMERIC_LABEL.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]))
+
+
+def address_allowed(address: str, listed_ips: frozenset) -> bool:
+    """Public unicast addresses, or one listed literally on PUSH_ALLOWED_HOSTS."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return ip in listed_ips or (ip.is_global and not ip.is_multicast)
+
+
+def _resolves_to_private(host: str) -> bool:
+    """True when the name resolves to an address we must not reach. Listed IP entries do
+    not count here: they are reachable only when written literally. A name that does not
+    resolve now is let through: the connection guard checks again before each send."""
     try:
-        parts = urlsplit(endpoint)
-        port = parts.port
-    except ValueError:
+        infos = socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
         return False
-    host = (parts.hostname or "").lower()
-    if not host or parts.username or parts.password or parts.fragment:
-        return False
-    patterns = [h.strip().lower() for h in allowed_hosts.split(",") if h.strip()]
-    listed = any(
-        host == p or (p.startswith("*.") and host.endswith(p[1:]) and host != p[2:])
-        for p in patterns
-    )
-    if not listed:
-        return False
-    if _is_loopback(host) and host in patterns:
-        return parts.scheme in ("http", "https")
-    return parts.scheme == "https" and port in (None, 443)
-
-
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
+    return not all(address_allowed(info[4][0], frozenset()) for info in infos)
 
 
 # Sending
 
 
-def http_session(pool_size: int = 16) -> requests.Session:
-    """A shared HTTP session: kept-alive connections, and no redirects followed (a push
-    service never redirects; following one could be made to reach elsewhere)."""
+class BlockedAddressError(NewConnectionError):
+    """The endpoint's name resolved to an address we must not reach."""
+
+
+class _Guard:
+    listed_ips: frozenset = frozenset()
+
+    def _new_conn(self):
+        # Resolve once, check every address, and connect to one that was checked, so a
+        # second DNS answer cannot send us elsewhere.
+        try:
+            infos = socket.getaddrinfo(self._dns_host, self.port, type=socket.SOCK_STREAM)
+        except socket.gaierror as err:
+            raise NameResolutionError(self.host, self, err) from err
+        # A listed IP entry is reachable only when the endpoint names it literally; a name
+        # (even a listed one) must resolve to public addresses only.
+        try:
+            literal = frozenset({ipaddress.ip_address(self._dns_host.strip("[]"))})
+        except ValueError:
+            literal = frozenset()
+        exempt = literal & self.listed_ips
+        if not infos or not all(address_allowed(i[4][0], exempt) for i in infos):
+            raise BlockedAddressError(self, "the push endpoint resolves to a private address")
+        address = infos[0][4][0]
+        try:
+            return create_connection(
+                (address, self.port),
+                self.timeout,
+                source_address=self.source_address,
+                socket_options=self.socket_options,
+            )
+        except TimeoutError as err:
+            raise ConnectTimeoutError(self, f"Connection to {self.host} timed out") from err
+        except OSError as err:
+            raise NewConnectionError(self, f"Failed to establish a new connection: {err}") from err
+
+
+def _guarded_adapter(pool_size: int, listed_ips: frozenset) -> requests.adapters.HTTPAdapter:
+    http_conn = type("GuardedHTTPConnection", (_Guard, HTTPConnection), {"listed_ips": listed_ips})
+    https_conn = type(
+        "GuardedHTTPSConnection", (_Guard, HTTPSConnection), {"listed_ips": listed_ips}
+    )
+    http_pool = type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn})
+    https_pool = type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn})
+
+    class Adapter(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": http_pool, "https": https_pool}
+
+    return Adapter(pool_connections=pool_size, pool_maxsize=pool_size)
+
+
+def http_session(pool_size: int = 16, allowed_hosts: str | None = None) -> requests.Session:
+    """A shared HTTP session for push services: kept-alive connections, every connection
+    checked by the guard above, no redirects followed (a push service never redirects;
+    following one could be made to reach elsewhere), and no proxy or .netrc from the
+    environment (a proxy would connect on our behalf where the guard cannot see)."""
+    if allowed_hosts is None:
+        allowed_hosts = current_app.config["PUSH_ALLOWED_HOSTS"]
     session = requests.Session()
     session.max_redirects = 0
-    adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size)
+    session.trust_env = False
+    adapter = _guarded_adapter(pool_size, allowed_ips(allowed_hosts))
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -139,7 +277,7 @@ def send(
     topic: str,
     session: requests.Session,
     urgency: str = "normal",
-    timeout: float | None = None,
+    timeout: float | tuple[float, float] | None = None,
 ) -> Outcome:
     """Send one message and say what happened."""
     try:
@@ -160,10 +298,19 @@ def send(
         )
     except requests.TooManyRedirects:
         return Outcome("error", detail="the push service answered with a redirect")
-    except (requests.Timeout, requests.ConnectionError) as err:
+    except requests.ConnectionError as err:
+        if _refused_peer(err):
+            return Outcome("error", detail="refused address")
+        return Outcome("retry", detail=type(err).__name__)
+    except requests.Timeout as err:
         return Outcome("retry", detail=type(err).__name__)
     except requests.RequestException as err:
         return Outcome("error", detail=type(err).__name__)
+
+
+def _refused_peer(err: requests.ConnectionError) -> bool:
+    reason = err.args[0] if err.args else None
+    return isinstance(getattr(reason, "reason", reason), BlockedAddressError)
 
 
 def _from_status(status: int | None, response: requests.Response | None) -> Outcome:

@@ -20,7 +20,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import String, and_, cast, delete, exists, literal, select, text, update
+from sqlalchemy import (
+    String,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    exists,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import selectinload
 
@@ -208,6 +219,7 @@ def plan_after_nudges(now: datetime, after: timedelta | None = None) -> int:
         )
         .join(User, User.id == MassageSession.patient_id)
         .where(
+            User.reminder_enabled,  # reminders off means no nudges either
             MassageSession.after_pain.is_(None),
             MassageSession.started_at <= now - after,
             MassageSession.started_at > now - after - timedelta(hours=18),
@@ -396,24 +408,32 @@ class Job:
     payload: dict
 
 
-def _jobs(now: datetime, ids: list[int], report: Report) -> tuple[list[Job], list[int]]:
-    """The messages for claimed deliveries, and the ids of those with no device left."""
+def _jobs(now: datetime, ids: list[int], report: Report) -> list[Job]:
+    """The messages for claimed deliveries. Those expired, no longer wanted or with no
+    device left are recorded at once; then the transaction ends, before anything is sent."""
     rows = db.session.execute(
         select(
             Delivery.id,
             Delivery.user_id,
             Delivery.kind,
+            Delivery.period,
             Delivery.due_at,
             Delivery.attempts,
             Delivery.payload,
         ).where(Delivery.id.in_(ids))
     ).all()
-    expired = [r.id for r in rows if now > _expires(r.kind, r.due_at)]
-    if expired:
+    unwanted = _unwanted(rows)
+    stale = [
+        {"id": r.id, "state": "failed", "last_error": "expired"}
+        for r in rows
         # Too late: the push service would drop it, and so do we.
-        _set_states(now, [{"id": i, "state": "failed", "last_error": "expired"} for i in expired])
-        report.failed += len(expired)
-    live = [r for r in rows if r.id not in set(expired)]
+        if now > _expires(r.kind, r.due_at) and r.id not in unwanted
+    ] + [{"id": i, "state": "failed", "last_error": why} for i, why in unwanted.items()]
+    if stale:
+        _set_states(now, stale, commit=False)
+        report.failed += len(stale)
+    dropped = {c["id"] for c in stale}
+    live = [r for r in rows if r.id not in dropped]
     subs = defaultdict(list)
     for sub in db.session.execute(
         select(
@@ -440,7 +460,46 @@ def _jobs(now: datetime, ids: list[int], report: Report) -> tuple[list[Job], lis
     ]
     with_devices = {j.delivery_id for j in jobs}
     deviceless = [r.id for r in live if r.id not in with_devices]
-    return jobs, deviceless
+    if deviceless:
+        _set_states(now, [{"id": i, "state": "gone"} for i in deviceless], commit=False)
+        report.gone += len(deviceless)
+    # Nothing may wait on the network inside a transaction: on SQLite it would hold the
+    # write lock, and every patient's entry would queue behind a slow push service.
+    db.session.commit()
+    return jobs
+
+
+def _unwanted(rows: list) -> dict[int, str]:
+    """Claimed deliveries their person no longer wants, and why, checked just before
+    sending: reminders and nudges switched off since planning, and caregiver alerts whose
+    share has ended or lost the alerts scope."""
+    unwanted: dict[int, str] = {}
+    reminding = [r for r in rows if r.kind in (WEEKLY, AFTER_NUDGE)]
+    if reminding:
+        enabled = set(
+            db.session.scalars(
+                select(User.id).where(
+                    User.id.in_({r.user_id for r in reminding}), User.reminder_enabled
+                )
+            )
+        )
+        unwanted.update({r.id: "reminders off" for r in reminding if r.user_id not in enabled})
+    alerts = [r for r in rows if r.kind == MISSED_WEEK]
+    if alerts:
+        shares = db.session.execute(
+            select(CareShare.patient_id, CareShare.caregiver_id, CareShare.scopes).where(
+                CareShare.caregiver_id.in_({r.user_id for r in alerts})
+            )
+        ).all()
+        alerting = {(s.caregiver_id, str(s.patient_id)) for s in shares if "alerts" in s.scopes}
+        unwanted.update(
+            {
+                r.id: "share ended"
+                for r in alerts
+                if (r.user_id, r.period.split(":", 1)[0]) not in alerting
+            }
+        )
+    return unwanted
 
 
 def send_pending(now: datetime, report: Report | None = None, *, workers: int = 16) -> Report:
@@ -470,10 +529,7 @@ def send_pending(now: datetime, report: Report | None = None, *, workers: int = 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         while True:
             while len(in_flight) < IN_FLIGHT and (ids := claim(now)):
-                jobs, deviceless = _jobs(now, ids, report)
-                if deviceless:
-                    _set_states(now, [{"id": i, "state": "gone"} for i in deviceless])
-                    report.gone += len(deviceless)
+                jobs = _jobs(now, ids, report)
                 in_flight.append((jobs, [pool.submit(send, job) for job in jobs]))
             if not in_flight:
                 break
@@ -536,12 +592,19 @@ def _record(now: datetime, results: list[tuple[Job, push.Outcome]], report: Repo
     db.session.commit()
 
 
+# Core, not the ORM's bulk UPDATE by primary key: that one raises StaleDataError when a row
+# has gone (an account deleted mid-batch cascades to its deliveries), and the whole batch's
+# results would be lost and everyone else's reminders sent again after the lease.
+_SET_STATE = update(Delivery.__table__).where(Delivery.__table__.c.id == bindparam("delivery_id"))
+
+
 def _set_states(now: datetime, changes: list[dict], commit: bool = True) -> None:
-    """Bulk UPDATE of deliveries by primary key; the lease ends with the attempt."""
+    """Bulk UPDATE of deliveries by id, skipping rows deleted meanwhile; the lease ends
+    with the attempt."""
     if changes:
         keys = ("state", "sent_at", "next_attempt_at", "last_error")
         rows = [
-            {"id": c["id"], "lease_until": None, **{k: c[k] for k in keys if k in c}}
+            {"delivery_id": c["id"], "lease_until": None, **{k: c[k] for k in keys if k in c}}
             for c in changes
         ]
         # Group by the set of columns: executemany needs the same keys in every row.
@@ -549,7 +612,7 @@ def _set_states(now: datetime, changes: list[dict], commit: bool = True) -> None
         for row in rows:
             groups[tuple(sorted(row))].append(row)
         for group in groups.values():
-            db.session.execute(update(Delivery), group)
+            db.session.connection().execute(_SET_STATE, group)
     if commit:
         db.session.commit()
 
@@ -565,27 +628,44 @@ def _backoff(attempts: int, retry_after: float) -> timedelta:
 
 
 def send_test(user: User) -> tuple[int, int]:
-    """A test notification to each of the user's devices, now. Returns (sent, failed)."""
-    vapid = push.load_vapid(current_app)
-    session = push.http_session(4)
+    """A test notification to each of the user's devices, now. Returns (sent, failed).
+
+    1. Read the devices and the words, and end the transaction (a request that may write
+       holds SQLite's write lock from its first query).
+    2. Send to all devices at once, outside any transaction.
+    3. Record the answers in a short transaction of their own.
+    """
     body = payload("test", tag="test", path="/settings", language=user_language(user))
-    sent = failed = 0
-    for sub in list(user.subscriptions):
-        outcome = push.send(
-            sub.info(),
+    devices = db.session.execute(
+        select(
+            PushSubscription.id,
+            PushSubscription.endpoint,
+            PushSubscription.p256dh,
+            PushSubscription.auth,
+        ).where(PushSubscription.user_id == user.id)
+    ).all()
+    vapid = push.load_vapid(current_app)
+    subject = current_app.config["VAPID_SUBJECT"]
+    session = push.http_session(max(1, len(devices)))
+    db.session.commit()
+
+    def send(device) -> push.Outcome:
+        return push.send(
+            {"endpoint": device.endpoint, "keys": {"p256dh": device.p256dh, "auth": device.auth}},
             body,
             vapid=vapid,
             ttl=600,
             topic="test",
-            subject=current_app.config["VAPID_SUBJECT"],
+            subject=subject,
             session=session,
         )
-        if outcome.result == "sent":
-            sent += 1
-        else:
-            failed += 1
-            if outcome.result == "gone":
-                db.session.delete(sub)
-    db.session.commit()
+
+    with ThreadPoolExecutor(max_workers=max(1, len(devices))) as pool:
+        outcomes = list(pool.map(send, devices))
     session.close()
-    return sent, failed
+    gone = [d.id for d, o in zip(devices, outcomes, strict=True) if o.result == "gone"]
+    if gone:
+        db.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
+        db.session.commit()
+    sent = sum(o.result == "sent" for o in outcomes)
+    return sent, len(outcomes) - sent

@@ -182,7 +182,13 @@ class UserEnvelope(Schema):
     user = fields.Nested(UserSchema)
 
 
-DISPLAY_NAME = validate.Length(min=1, max=80)
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError(N_("Please enter a name."))
+
+
+# Blank first, so an empty name reads "Please enter a name." rather than a length rule.
+DISPLAY_NAME = [_not_blank, validate.Length(max=80)]
 NEW_PASSWORD = fields.String(
     required=True,
     load_only=True,
@@ -197,11 +203,6 @@ class RegisterSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     timezone = TimezoneField(required=True)
     language = LANGUAGE
-
-    @validates("display_name")
-    def _name(self, value, **kwargs):
-        if not value.strip():
-            raise ma.ValidationError(N_("Please enter a name."))
 
 
 class LoginSchema(Schema):
@@ -527,3 +528,14 @@ class ShareListSchema(Schema):
 
 class SharePatchSchema(Schema):
     scopes = scope_list(required=True)
+
+
+class PendingInviteSchema(Schema):
+    id = fields.Integer()
+    scopes = fields.List(fields.String())
+    created_at = OutDateTime()
+    expires_at = OutDateTime()
+
+
+class PendingInviteListSchema(Schema):
+    items = fields.List(fields.Nested(PendingInviteSchema))

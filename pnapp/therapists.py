@@ -46,19 +46,24 @@ QUESTIONS = {
 
 
 def therapist_form(form) -> dict:
-    data = to_json_shape(form)
-    certified = data.pop("certified", "")
-    data["certified"] = {"yes": True, "no": False}.get(certified)
-    screening = data.pop("screening", {})
-    asked = screening.get("asked_symptom_areas")
+    data = to_json_shape(form, groups=("screening",))
+    data["certified"] = yes_no(data.get("certified"))
+    screening = data.get("screening", {})
     data["screening"] = {
         "knows_pn": screening.get("knows_pn") or None,
-        "asked_symptom_areas": {"yes": True, "no": False}.get(asked),
+        "asked_symptom_areas": yes_no(screening.get("asked_symptom_areas")),
         "approach": screening.get("approach") or None,
     }
     for key in ("phone", "credential", "notes"):
         data.setdefault(key, None)
     return data
+
+
+def yes_no(answer) -> bool | None:
+    """A yes/no radio's value as a boolean, None when unanswered."""
+    if isinstance(answer, dict):
+        raise ApiError(400)  # "certified.x": fields under a radio's name, from no form of ours
+    return {"yes": True, "no": False}.get(answer)
 
 
 def own_or_404(therapist_id: int) -> Therapist:

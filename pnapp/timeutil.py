@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from babel.dates import get_timezone
+
 # Offered first in time-zone pickers; the browser's own zone is preselected when known.
 COMMON_ZONES = (
     "America/St_Johns",
@@ -32,6 +34,8 @@ COMMON_ZONES = (
     "Pacific/Auckland",
     "UTC",
 )
+# Folders of zone files that name no place (offsets, System V rules, leap-second variants).
+NOT_PLACES = ("Etc/", "SystemV/", "posix/", "right/")
 
 
 def utcnow() -> datetime:
@@ -44,11 +48,16 @@ def zone(name: str) -> ZoneInfo:
 
 
 def is_valid_zone(name: str) -> bool:
-    if not isinstance(name, str) or not name or name not in _zone_names():
+    """A place's zone (Area/Location, old names such as US/Eastern too) or UTC: the ones the
+    app lists, names in people's languages and computes with. zoneinfo also finds files that
+    are no place (Factory, localtime, posixrules, EST5EDT, Etc/GMT+5), which Babel cannot
+    name: stored, they broke the settings page and the report for good."""
+    if not isinstance(name, str) or name not in _place_zones():
         return False
     try:
         zone(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        get_timezone(name)
+    except (ZoneInfoNotFoundError, ValueError, LookupError):
         return False
     return True
 
@@ -59,7 +68,13 @@ def _zone_names() -> frozenset[str]:
 
 
 def all_zones() -> list[str]:
-    return sorted(n for n in _zone_names() if "/" in n and not n.startswith(("Etc/", "SystemV/")))
+    return sorted(n for n in _place_zones() if n != "UTC")
+
+
+@lru_cache(maxsize=1)
+def _place_zones() -> frozenset[str]:
+    places = {n for n in _zone_names() if "/" in n and not n.startswith(NOT_PLACES)}
+    return frozenset(places | {"UTC"})
 
 
 def iso_week_label(d: date) -> str:

@@ -61,13 +61,17 @@ class Message:
 
 class PushService:
     """Answers 201 unless told otherwise; `answers[name]` is a list of (status, headers)
-    taken in order, and `delay` seconds are slept before answering."""
+    taken in order, and `delay` seconds (or `delays[name]`) are slept before answering.
+    `on_message(name)`, when set, runs once a message has arrived and before the answer:
+    what else happens in the world while the app waits for the push service."""
 
     def __init__(self):
         self.subscribers: dict[str, Subscriber] = {}
         self.messages: list[Message] = []
         self.answers: dict[str, list[tuple[int, dict]]] = {}
         self.delay = 0.0
+        self.delays: dict[str, float] = {}
+        self.on_message = None
         self.lock = threading.Lock()
         service = self
 
@@ -79,8 +83,11 @@ class PushService:
                 body = self.rfile.read(length)
                 name = self.path.rsplit("/", 1)[-1]
                 status, headers = service.receive(name, dict(self.headers), body)
-                if service.delay:
-                    time.sleep(service.delay)
+                if service.on_message is not None:
+                    service.on_message(name)
+                delay = service.delays.get(name, service.delay)
+                if delay:
+                    time.sleep(delay)
                 self.send_response(status)
                 for key, value in headers.items():
                     self.send_header(key, value)

@@ -60,6 +60,7 @@ class World:
         self.invite_token = (
             api.post("/shares/invites", {}).get_json()["invite_url"].rsplit("/", 1)[-1]
         )
+        [self.invite_id] = [i["id"] for i in api.get("/shares/invites").get_json()["items"]]
 
         self.login_id = api.get("/auth/logins").get_json()["items"][0]["id"]
 
@@ -195,10 +196,18 @@ ROUTES = {
         {
             "anon": 401,
             "alice": 403,
-            **dict.fromkeys(("charlie", "bob_ended", *CAREGIVERS), (201, 410)),
+            # A caregiver who already shares with the patient keeps the share as it is.
+            **dict.fromkeys(("charlie", "bob_ended"), 201),
+            **dict.fromkeys(CAREGIVERS, 409),
         },
     ),
+    ("/api/v1/shares/invites", "GET"): ("/api/v1/shares/invites", None, OWN_API),
     ("/api/v1/shares/invites", "POST"): ("/api/v1/shares/invites", {}, {**OWN_API, "alice": 201}),
+    ("/api/v1/shares/invites/<int:invite_id>", "DELETE"): (
+        "/api/v1/shares/invites/{invite}",
+        None,
+        OWN_API,
+    ),
     ("/api/v1/therapists", "GET"): ("/api/v1/therapists", None, OWN_API),
     ("/api/v1/therapists", "POST"): ("/api/v1/therapists", {"name": "New"}, OWN_API),
     ("/api/v1/therapists/<int:therapist_id>", "GET"): (f"/api/v1/therapists/{T}", None, OWN_API),
@@ -263,6 +272,15 @@ ROUTES = {
         "/share",
         {"scopes": "progress", "days": "7"},
         {**PATIENT_PAGE, "alice": 201},
+    ),
+    ("/share/invites/<int:invite_id>/cancel", "POST"): (
+        "/share/invites/{invite}/cancel",
+        {},
+        {
+            "anon": "login",
+            "alice": 302,
+            **dict.fromkeys(("charlie", "bob_ended", *CAREGIVERS), 404),
+        },
     ),
     ("/share/<int:share_id>", "POST"): (
         "/share/{share}",
@@ -350,6 +368,7 @@ def test_each_caller_gets_the_expected_answer_and_nothing_of_alices(app, route):
             share=world.shares["progress"],
             token=world.invite_token,
             login=world.login_id,
+            invite=world.invite_id,
         )
         payload = body
         if body == "new-session":

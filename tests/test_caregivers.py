@@ -243,3 +243,216 @@ def test_no_alert_for_a_kept_week_or_without_the_alerts_scope(
         send_due_reminders(monday_9am + timedelta(minutes=2))
         assert db.session.get(User, alice.id).weekly_goal == 1
     assert push_service.messages == []
+
+
+def six_sessions_with_a_therapist(as_alice) -> list[datetime]:
+    """Six rated sessions in the last three weeks, three of them with Dana (enough for the
+    "what seems to help" comparison), never on a Monday (the calendar names Mondays)."""
+    dana = as_alice.post("/therapists", {"name": "Dana Kowalski"}).get_json()
+    now = datetime.now(UTC).replace(hour=15, minute=0, second=0, microsecond=0)
+    days = [d for d in (now - timedelta(days=n) for n in range(1, 21)) if d.weekday() != 0][::3]
+    for i, day in enumerate(days[:6]):
+        extra = {"therapist_id": dana["id"]} if i % 2 else {}
+        body = session_body(started_at=iso(day), after={"pain": 1 + i % 2, "stress": 2}, **extra)
+        assert as_alice.post("/sessions", body).status_code == 201
+    return days[:6]
+
+
+def session_days(app, days: list[datetime]) -> list[str]:
+    from pnapp.labels import date_words
+    from pnapp.timeutil import zone
+
+    with app.test_request_context():
+        return [date_words(d.astimezone(zone("America/Toronto")), "MMMd") for d in days]
+
+
+def test_a_caregiver_with_the_default_scopes_sees_aggregates_but_no_single_session(
+    app, as_alice, as_bob, alice
+):
+    days = session_days(app, six_sessions_with_a_therapist(as_alice))
+    share = share_with(as_alice, as_bob, ["progress", "alerts"])
+    page = as_bob.client.get(f"/care/{alice.id}").get_data(as_text=True)
+    assert "Weeks kept" in page and "Relief after a session" in page
+    assert "6.0 before, 1.5 after on average (6 sessions)" in page
+    assert "Dana Kowalski" not in page
+    assert "<svg" not in page and "Pain as a table" not in page
+    assert not [day for day in days if day in page]
+    progress = as_bob.get(f"/patients/{alice.id}/progress").get_json()
+    assert progress["relief"]["pain"]["n_paired"] == 6
+    assert "Dana" not in str(progress) and "started_at" not in str(progress)
+    assert as_bob.get(f"/patients/{alice.id}/sessions").status_code == 404
+    assert as_bob.get(f"/export/sessions.csv?patient_id={alice.id}").status_code == 404
+    assert as_bob.get(f"/export/report.pdf?patient_id={alice.id}").status_code == 404
+
+    as_alice.patch(f"/shares/{share['id']}", {"scopes": ["progress", "sessions"]})
+    page = as_bob.client.get(f"/care/{alice.id}").get_data(as_text=True)
+    assert "Dana Kowalski" in page and "<svg" in page and "Pain as a table" in page
+    assert all(day in page for day in days)
+    sessions = as_bob.get(f"/patients/{alice.id}/sessions").get_json()["items"]
+    assert len(sessions) == 6 and sessions[0]["after"]["pain"] in (1, 2)
+
+
+def test_a_patient_lists_and_cancels_the_invitations_not_yet_used(
+    app, as_alice, as_bob, as_charlie
+):
+    used = invite(as_alice)
+    as_bob.post("/shares/accept", {"token": used})
+    expired = invite(as_alice)
+    with app.app_context():
+        db.session.query(Invite).filter(Invite.token_hash == hash_token(expired)).update(
+            {"expires_at": datetime.now(UTC) - timedelta(minutes=1)}
+        )
+        db.session.commit()
+    pending = invite(as_alice, scopes=["progress", "notes"], expires_in_days=3)
+    [item] = as_alice.get("/shares/invites").get_json()["items"]
+    assert set(item) == {"id", "scopes", "created_at", "expires_at"}
+    assert item["scopes"] == ["progress", "notes"] and item["expires_at"].endswith("Z")
+    assert as_charlie.get("/shares/invites").get_json() == {"items": []}
+    refused = as_charlie.delete(f"/shares/invites/{item['id']}")
+    assert refused.status_code == 404 and refused.get_json()["error"]["code"] == "not_found"
+    assert as_bob.delete(f"/shares/invites/{item['id']}").status_code == 403
+    assert as_bob.get("/shares/invites").status_code == 403
+
+    assert as_alice.delete(f"/shares/invites/{item['id']}").status_code == 204
+    assert as_alice.get("/shares/invites").get_json() == {"items": []}
+    assert as_alice.delete(f"/shares/invites/{item['id']}").status_code == 404
+    carol = make_user(app, "carol@example.com", "caregiver")
+    as_carol = Api(app.test_client()).login(carol.email)
+    assert as_carol.post("/shares/accept", {"token": pending}).status_code == 410
+    assert as_carol.get("/shares").get_json() == {"items": []}
+
+
+@pytest.mark.parametrize("change", ["narrow", "patient_ends", "caregiver_ends"])
+def test_narrowing_or_ending_a_share_voids_the_unused_invitations(app, as_alice, as_bob, change):
+    share = share_with(as_alice, as_bob, ["progress", "sessions"])
+    waiting = invite(as_alice, scopes=["progress", "sessions", "notes"])
+    if change == "narrow":
+        assert as_alice.patch(f"/shares/{share['id']}", {"scopes": ["progress"]}).status_code == 200
+    else:
+        ender = as_alice if change == "patient_ends" else as_bob
+        assert ender.delete(f"/shares/{share['id']}").status_code == 204
+    assert as_alice.get("/shares/invites").get_json() == {"items": []}
+    answer = as_bob.post("/shares/accept", {"token": waiting})
+    assert answer.status_code == 410 and answer.get_json()["error"]["code"] == "gone"
+    expected = [["progress"]] if change == "narrow" else []
+    assert [s["scopes"] for s in as_bob.get("/shares").get_json()["items"]] == expected
+
+
+def test_widening_a_share_keeps_the_invitations_waiting(as_alice, as_bob):
+    share = share_with(as_alice, as_bob, ["progress"])
+    invite(as_alice)
+    as_alice.patch(f"/shares/{share['id']}", {"scopes": ["progress", "alerts"]})
+    assert len(as_alice.get("/shares/invites").get_json()["items"]) == 1
+
+
+def test_an_invitation_never_widens_a_share_the_caregiver_already_has(app, as_alice, as_bob):
+    from tests.test_pages import text
+
+    share_with(as_alice, as_bob, ["progress"])
+    wider = invite(as_alice, scopes=["progress", "sessions", "notes"])
+    answer = as_bob.post("/shares/accept", {"token": wider})
+    assert answer.status_code == 409 and answer.get_json()["error"]["code"] == "conflict"
+    page = as_bob.client.post(f"/invite/{wider}", data={"csrf_token": as_bob.csrf_token()})
+    assert page.status_code == 409
+    assert "You already follow this person" in text(page)
+    [share] = as_bob.get("/shares").get_json()["items"]
+    assert share["scopes"] == ["progress"]
+
+
+def test_a_deleted_account_leaves_no_invitation_that_works(app, as_alice, as_bob):
+    waiting = invite(as_alice)
+    assert as_alice.delete("/me", {"password": "correct horse battery"}).status_code == 204
+    assert as_bob.post("/shares/accept", {"token": waiting}).status_code == 404
+    with app.app_context():
+        assert db.session.query(Invite).count() == 0
+
+
+def test_two_invitations_accepted_at_once_make_one_share_and_a_conflict(app, alice, bob):
+    """Both requests find no share and insert one; the UNIQUE(patient, caregiver) constraint
+    stops the second. A transaction of the test's own holds that row until both requests
+    wait on it, so the race happens every run."""
+    import threading
+    import time
+
+    from sqlalchemy import text as sql
+
+    as_alice = Api(app.test_client()).login(alice.email)
+    tokens = [invite(as_alice, scopes=["progress"]), invite(as_alice, scopes=["sessions"])]
+    clients = [Api(app.test_client()).login(bob.email) for _ in tokens]
+    csrf = [c.csrf_token() for c in clients]
+    answers = []
+
+    def accept(client, csrf_token, token):
+        answers.append(
+            client.post("/shares/accept", {"token": token}, headers={"X-CSRFToken": csrf_token})
+        )
+
+    threads = [
+        threading.Thread(target=accept, args=args)
+        for args in zip(clients, csrf, tokens, strict=True)
+    ]
+    with app.app_context():
+        with db.engine.connect() as conn:
+            blocker = conn.begin()
+            conn.execute(
+                sql(
+                    "INSERT INTO care_shares (patient_id, caregiver_id, scopes, created_at) "
+                    "VALUES (:p, :c, '[]', :now)"
+                ),
+                {"p": alice.id, "c": bob.id, "now": datetime.now(UTC)},
+            )
+            for t in threads:
+                t.start()
+            time.sleep(1.0)  # both requests now wait on this transaction
+            blocker.rollback()
+    for t in threads:
+        t.join(30)
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.get_json() for a in answers]
+    conflict = next(a for a in answers if a.status_code == 409).get_json()
+    assert conflict["error"]["code"] == "conflict"
+    [share] = as_alice.get("/shares").get_json()["items"]
+    won = next(a for a in answers if a.status_code == 201).get_json()
+    assert share == won and len(as_alice.get("/shares/invites").get_json()["items"]) == 1
+
+
+def test_the_share_page_lists_waiting_invitations_and_cancels_one(app, as_alice, as_bob):
+    from tests.test_pages import Browser, html, text, token
+
+    browser = Browser(app.test_client())
+    browser.submit("/login", {"email": "alice@example.com", "password": "correct horse battery"})
+    browser.submit("/share", {"scopes": ["progress"], "days": "1"})
+    link = invite(as_alice)
+    page = browser.get("/share")
+    assert "Invitations not yet used" in text(page)
+    assert text(page).count("Cancel") == 2
+    [first_id, second_id] = [i["id"] for i in as_alice.get("/shares/invites").get_json()["items"]]
+    cancelled = browser.client.post(
+        f"/share/invites/{second_id}/cancel",
+        data={"csrf_token": token(html(page))},
+        follow_redirects=True,
+    )
+    assert "The invitation was cancelled" in text(cancelled)
+    assert [i["id"] for i in as_alice.get("/shares/invites").get_json()["items"]] == [first_id]
+    assert as_bob.post("/shares/accept", {"token": link}).status_code == 410
+    refused = browser.client.post(f"/share/invites/{second_id}/cancel", data={})
+    assert refused.status_code == 400
+
+
+def test_invitation_links_use_the_public_address_not_the_host_asked_for(app, alice):
+    from flask.testing import FlaskClient
+
+    class ForgedHost(FlaskClient):
+        def open(self, *args, **kwargs):
+            kwargs.setdefault("base_url", "http://evil.example")
+            return super().open(*args, **kwargs)
+
+    forged = ForgedHost(app, app.response_class, use_cookies=True)
+    as_alice = Api(forged).login(alice.email)
+    body = as_alice.post("/shares/invites", {}).get_json()
+    assert body["invite_url"].startswith(app.config["PUBLIC_URL"].rstrip("/") + "/invite/")
+    from tests.test_pages import Browser, html
+
+    browser = Browser(forged)
+    made = html(browser.submit("/share", {"scopes": ["progress"], "days": "1"}))
+    assert app.config["PUBLIC_URL"].rstrip("/") + "/invite/" in made
+    assert "evil" not in body["invite_url"] and "evil.example/invite" not in made

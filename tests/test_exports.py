@@ -578,3 +578,25 @@ def test_a_caregiver_deleting_their_account_ends_their_shares_only(
             == 3
         )
     assert as_alice.get("/shares").get_json()["items"] == []
+
+
+def test_the_fhir_bundle_names_the_public_address_whatever_host_was_asked_for(app, alice):
+    from flask.testing import FlaskClient
+
+    class ForgedHost(FlaskClient):
+        def open(self, *args, **kwargs):
+            kwargs.setdefault("base_url", "http://evil.example")
+            return super().open(*args, **kwargs)
+
+    as_alice = Api(ForgedHost(app, app.response_class, use_cookies=True)).login(alice.email)
+    as_alice.post("/sessions", session_body())
+    bundle = as_alice.get("/export/fhir").get_json()
+    public = app.config["PUBLIC_URL"].rstrip("/")
+    systems = [
+        e["resource"]["identifier"][0]["system"]
+        for e in bundle["entry"]
+        if "identifier" in e["resource"]
+    ]
+    assert systems == [f"{public}/users", f"{public}/api/v1/sessions"]
+    assert bundle["entry"][0]["fullUrl"] == exports._urn(public, "users", alice.id)
+    assert "evil" not in json.dumps(bundle)

@@ -132,6 +132,7 @@ class World:
     share_id: int = 0
     sessions: list[int] = field(default_factory=list)
     therapists: list[int] = field(default_factory=list)
+    invites: list[int] = field(default_factory=list)
     spare: Client | None = None
     statuses: Counter = field(default_factory=Counter)
 
@@ -164,18 +165,31 @@ class World:
         self.sessions.append(response.json()["id"])
 
     def ensure_share(self) -> None:
-        """The caregiver holds every scope, whatever the last case did to the share."""
+        """The caregiver holds every scope, whatever the last case did to the share, and the
+        patient has an unused invite (narrowing or ending a share voids them all)."""
         shares = self.patient.request("GET", "/shares").json()["items"]
         mine = [s for s in shares if s["caregiver"]["id"] == self.caregiver_id]
-        if mine and sorted(mine[0]["scopes"]) == sorted(SCOPES):
+        if mine:
             self.share_id = mine[0]["id"]
-            return
-        response = self.patient.post("/shares/invites", {"scopes": list(SCOPES)})
-        assert response.status_code == 201, response.text
-        token = response.json()["invite_url"].rsplit("/", 1)[-1]
-        response = self.caregiver.post("/shares/accept", {"token": token})
-        assert response.status_code == 201, response.text
-        self.share_id = response.json()["id"]
+            if sorted(mine[0]["scopes"]) != sorted(SCOPES):
+                # An invite never widens a share: the patient widens it.
+                response = self.patient.request(
+                    "PATCH", f"/shares/{self.share_id}", {"scopes": list(SCOPES)}
+                )
+                assert response.status_code == 200, response.text
+        else:
+            response = self.patient.post("/shares/invites", {"scopes": list(SCOPES)})
+            assert response.status_code == 201, response.text
+            token = response.json()["invite_url"].rsplit("/", 1)[-1]
+            response = self.caregiver.post("/shares/accept", {"token": token})
+            assert response.status_code == 201, response.text
+            self.share_id = response.json()["id"]
+        pending = self.patient.request("GET", "/shares/invites").json()["items"]
+        if not pending:
+            response = self.patient.post("/shares/invites", {})
+            assert response.status_code == 201, response.text
+            pending = self.patient.request("GET", "/shares/invites").json()["items"]
+        self.invites = [i["id"] for i in pending]
 
     def point_at_records(self, case) -> None:
         """An odd generated id, in the path, the query or the body, becomes one that exists
@@ -187,6 +201,7 @@ class World:
             "session_id": self.sessions,
             "therapist_id": self.therapists,
             "share_id": [self.share_id],
+            "invite_id": self.invites,
             "patient_id": [self.patient_id],
         }
         body = case.body if isinstance(case.body, dict) else None

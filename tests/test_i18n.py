@@ -226,7 +226,8 @@ def test_notifications_use_each_persons_language(app, alice, as_alice, push_serv
 
 
 def test_a_test_reminder_and_the_after_nudge_are_translated(app, alice, as_alice, push_service):
-    as_alice.patch("/me", {"language": "fr-CA"})
+    # Reminders on: the after nudge is one of them.
+    as_alice.patch("/me", {"language": "fr-CA", "reminder": {"enabled": True}})
     subscribe(as_alice, push_service, "phone")
     assert as_alice.post("/push/test").status_code in (200, 202)
     test_note = push_service.messages[-1].payload["notification"]

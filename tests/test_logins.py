@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from flask.sessions import SecureCookieSessionInterface
 
 from pnapp import create_app
@@ -141,6 +142,22 @@ def test_last_seen_is_kept_without_writing_on_every_request(app, alice):
         assert db.session.scalar(db.select(Login.last_seen_at)) == seen  # within five minutes
 
 
+def test_a_writing_request_notes_the_login_as_seen_in_its_own_transaction(app, alice):
+    api = logged_in(app, alice.email)
+    token = api.csrf_token()
+    with app.app_context():
+        an_hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        db.session.execute(db.update(Login).values(last_seen_at=an_hour_ago))
+        db.session.commit()
+    # No GET before it: the PATCH is the first request since the login went stale.
+    response = api.patch("/me", {"weekly_goal": 2}, headers={"X-CSRFToken": token})
+    assert response.status_code == 200
+    with app.app_context():
+        assert db.session.scalar(db.select(Login.last_seen_at)) > an_hour_ago + timedelta(
+            minutes=59
+        )
+
+
 def test_logging_out_removes_this_devices_push_subscription_only(app, alice):
     phone, laptop = logged_in(app, alice.email), logged_in(app, alice.email, LAPTOP)
     keys = {"p256dh": "B" * 87, "auth": "A" * 22}
@@ -161,6 +178,7 @@ def test_the_login_cookie_is_secure_in_production(db_url, alice):
             "ENV": "production",
             "SQLALCHEMY_DATABASE_URI": db_url,
             "SECRET_KEY": "production-secret",
+            "PUBLIC_URL": "https://pnapp.example",
         }
     )
     response = Api(production.test_client()).post(
@@ -169,6 +187,13 @@ def test_the_login_cookie_is_secure_in_production(db_url, alice):
     assert response.status_code == 200
     cookie = response.headers["Set-Cookie"]
     assert "pnapp_session=" in cookie and "; Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_production_refuses_to_start_without_its_public_address(db_url, monkeypatch):
+    monkeypatch.delenv("PNAPP_PUBLIC_URL", raising=False)
+    config = {"ENV": "production", "SQLALCHEMY_DATABASE_URI": db_url, "SECRET_KEY": "s"}
+    with pytest.raises(RuntimeError, match="PNAPP_PUBLIC_URL"):
+        create_app(config)
 
 
 def test_the_login_cookie_is_not_secure_in_development(app, alice):

@@ -8,7 +8,7 @@ import json
 import re
 
 import marshmallow as ma
-from flask import Response, request
+from flask import Response, current_app
 from flask_login import current_user
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
@@ -125,7 +125,8 @@ def report_pdf(args):
 @bp.alt_response(403, schema=ERROR)
 def fhir():
     """The patient's sessions and ratings as a FHIR R4 Bundle (codes: CLINICAL.md)."""
-    bundle = exports.fhir_bundle(current_user, request.host_url)
+    # The configured address, not the Host header: a request may claim any host it likes.
+    bundle = exports.fhir_bundle(current_user, current_app.config["PUBLIC_URL"])
     return download(json.dumps(bundle), "application/fhir+json", current_user, "fhir", "json")
 
 

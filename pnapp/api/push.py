@@ -38,8 +38,10 @@ def key():
 @bp.alt_response(401, schema=ERROR)
 def subscribe(data):
     """Store this browser's push subscription for the logged-in user."""
-    if not push.allowed_endpoint(data["endpoint"], current_app.config["PUSH_ALLOWED_HOSTS"]):
+    endpoint = push.normalize_endpoint(data["endpoint"], current_app.config["PUSH_ALLOWED_HOSTS"])
+    if endpoint is None:
         raise ApiError(422, fields={"endpoint": [N_("Not a push service this app sends to.")]})
+    data["endpoint"] = endpoint  # what was checked is what is stored and sent to
     note_browser_language(current_user)  # this device's notifications speak its language
     created = PushSubscription.store(current_user, data)
     return data, 201 if created else 200
@@ -52,7 +54,8 @@ def subscribe(data):
 @bp.alt_response(401, schema=ERROR)
 def unsubscribe(data):
     """Forget this browser's subscription."""
-    PushSubscription.forget(current_user, data["endpoint"])
+    endpoint = push.normalize_endpoint(data["endpoint"], current_app.config["PUSH_ALLOWED_HOSTS"])
+    PushSubscription.forget(current_user, endpoint or data["endpoint"])
 
 
 @bp.post("/test")

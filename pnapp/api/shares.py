@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import url_for
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
 from pnapp.api import ERROR, PREFIX, login_required, patient_required
+from pnapp.assets import public_url
 from pnapp.errors import ApiError
 from pnapp.extensions import ACCEPT_LIMIT, limiter
 from pnapp.i18n import N_
@@ -19,6 +19,7 @@ from pnapp.schemas import (
     AcceptSchema,
     InviteInSchema,
     InviteSchema,
+    PendingInviteListSchema,
     ProgressQuerySchema,
     ProgressSchema,
     SessionPageSchema,
@@ -59,9 +60,30 @@ def invite(data):
         raise ApiError(422, fields={"scopes": [N_("Each scope may appear once.")]})
     created, token = Invite.create(current_user, data["scopes"], data["expires_in_days"])
     return {
-        "invite_url": url_for("care.invite", token=token, _external=True),
+        "invite_url": public_url("care.invite", token=token),
         "expires_at": created.expires_at,
     }
+
+
+@bp.get("/shares/invites")
+@patient_required
+@bp.response(200, PendingInviteListSchema)
+@bp.alt_response(401, schema=ERROR)
+@bp.alt_response(403, schema=ERROR)
+def invites():
+    """The patient's invitations that are neither used nor expired."""
+    return {"items": Invite.pending(current_user)}
+
+
+@bp.delete("/shares/invites/<int:invite_id>")
+@patient_required
+@bp.response(204)
+@bp.alt_response(401, schema=ERROR)
+@bp.alt_response(403, schema=ERROR)
+@bp.alt_response(404, schema=ERROR, description="Not one of your working invitations")
+def cancel_invite(invite_id):
+    """Cancel an invitation: its link stops working at once."""
+    Invite.cancel(current_user, invite_id)
 
 
 @bp.post("/shares/accept")
@@ -72,6 +94,7 @@ def invite(data):
 @bp.alt_response(401, schema=ERROR)
 @bp.alt_response(403, schema=ERROR)
 @bp.alt_response(404, schema=ERROR, description="Unknown token")
+@bp.alt_response(409, schema=ERROR, description="You already share with this patient")
 @bp.alt_response(410, schema=ERROR, description="Expired or already used")
 @bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
 def accept(data):

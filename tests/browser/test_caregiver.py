@@ -26,7 +26,11 @@ def second_phone(browser, live_server):
     context.close()
 
 
-def test_alice_invites_bob_by_qr_link_and_ends_it(phone, second_phone, app, live_server):
+def test_alice_invites_bob_by_qr_link_and_ends_it(
+    phone, second_phone, app, live_server, monkeypatch
+):
+    # Invitation links are made on PUBLIC_URL; here that is the live server.
+    monkeypatch.setitem(app.config, "PUBLIC_URL", live_server)
     alice = make_user(app, "alice@example.com", "patient", name="Alice")
     api = Api(app.test_client()).login(alice.email)
     now = datetime.now(UTC)

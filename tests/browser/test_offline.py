@@ -29,7 +29,7 @@ SAVED_OFFLINE = "Saved on this phone. It will be sent when you are back online."
 
 def log_out(page: Page) -> None:
     page.goto("/settings")
-    page.get_by_role("button", name="Log out").tap()
+    page.get_by_role("button", name="Log out", exact=True).tap()
     expect(page.get_by_text("You are logged out.")).to_be_visible()
 
 

@@ -399,7 +399,7 @@ def test_after_logging_out_no_page_from_before_shows_health_data(phone: Page, al
     expect(page.get_by_text("Before, you rated pain 9 and stress 7.")).to_be_visible()
     nav.get_by_role("link", name="Settings").tap()
     expect(page.get_by_label("Your name")).to_have_value("Alice")
-    page.get_by_role("button", name="Log out").tap()
+    page.get_by_role("button", name="Log out", exact=True).tap()
     expect(page.get_by_text("You are logged out.")).to_be_visible()
 
     context.set_offline(True)
