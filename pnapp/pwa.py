@@ -17,24 +17,27 @@ from pnapp.i18n import language_tag
 
 bp = Blueprint("pwa", __name__)
 
-# The page scripts, one per feature, in the order base.html loads them (deferred, so they
-# run in this order): outbox.js, then core.js, whose self.pn the others read.
-PAGE_SCRIPTS = tuple(
-    f"js/{name}.js"
-    for name in (
-        "outbox",
-        "core",
-        "zone",
-        "heat",
-        "install",
-        "push",
-        "rating-form",
-        "recording",
-        "outbox-view",
-    )
-)
-# What the service worker keeps for a cold start without network. None of it is personal.
-SHELL_ASSETS = ("css/app.css", *PAGE_SCRIPTS, "icons/logo.svg", "icons/icon-192.png")
+# The page scripts, one per feature, grouped by the pages that use them. Every page loads
+# "base"; a page may name one more group with {% set scripts = "session" %}. Deferred, they
+# run in this order: outbox.js, then core.js, whose self.pn the others read.
+PAGE_SCRIPTS = {
+    "base": ("outbox", "core", "install", "outbox-view"),
+    # The session pages, and the offline session shell that extends the new-session page.
+    "session": ("heat", "rating-form", "recording"),
+    "settings": ("push",),
+    "sign-up": ("zone",),
+}
+
+
+def scripts_for(group: str | None = None) -> list[str]:
+    """The static paths of every page's scripts, then those of `group`, in loading order."""
+    names = PAGE_SCRIPTS["base"] + (PAGE_SCRIPTS[group] if group else ())
+    return [f"js/{name}.js" for name in names]
+
+
+# What the service worker keeps for a cold start without network: what /offline and
+# /shell/session load. None of it is personal; push.js and zone.js only ever run online.
+SHELL_ASSETS = ("css/app.css", *scripts_for("session"), "icons/logo.svg", "icons/icon-192.png")
 PUBLIC_PAGES = ("/offline", "/shell/session")
 
 
@@ -172,4 +175,4 @@ def shell_user():
 
 @bp.app_context_processor
 def page_scripts():
-    return {"page_scripts": PAGE_SCRIPTS}
+    return {"page_scripts": scripts_for}
