@@ -39,8 +39,9 @@ test: $(BIN)/.installed chromium lint
 	@if $(BIN)/python -m tests.pg_ready "$(PNAPP_TEST_DATABASE_URL)"; then \
 		echo "Running the suite on SQLite and, at the same time, on PostgreSQL"; \
 		PNAPP_TEST_DB=postgresql PNAPP_TEST_DATABASE_URL="$(PNAPP_TEST_DATABASE_URL)" \
-			$(BIN)/pytest -p no:cacheprovider > test-artifacts/postgresql.log 2>&1 & pg=$$!; \
-		PNAPP_TEST_DB=sqlite $(BIN)/pytest; sqlite=$$?; \
+			$(BIN)/pytest -p no:cacheprovider --basetemp=test-artifacts/tmp-postgresql \
+			> test-artifacts/postgresql.log 2>&1 & pg=$$!; \
+		PNAPP_TEST_DB=sqlite $(BIN)/pytest --basetemp=test-artifacts/tmp-sqlite; sqlite=$$?; \
 		wait $$pg; postgresql=$$?; \
 		echo; echo "======== the same suite on PostgreSQL ========"; cat test-artifacts/postgresql.log; \
 		echo "SQLite run: exit $$sqlite; PostgreSQL run: exit $$postgresql"; \
@@ -49,7 +50,7 @@ test: $(BIN)/.installed chromium lint
 		echo "PostgreSQL is not reachable at $(PNAPP_TEST_DATABASE_URL): failing, since CI=true"; exit 1; \
 	else \
 		echo "PostgreSQL is not reachable at $(PNAPP_TEST_DATABASE_URL): only SQLite is tested"; \
-		PNAPP_TEST_DB=sqlite $(BIN)/pytest; \
+		PNAPP_TEST_DB=sqlite $(BIN)/pytest --basetemp=test-artifacts/tmp-sqlite; \
 	fi
 
 ## After changing words in the code or templates: refresh the catalogues, translate what

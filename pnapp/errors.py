@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import traceback
 
 import marshmallow as ma
 from flask import Flask, jsonify, render_template, request
@@ -178,6 +179,12 @@ def refers_to_a_missing_row(exc: IntegrityError) -> bool:
     return getattr(orig, "sqlstate", None) == "23503" or "FOREIGN KEY constraint" in str(orig)
 
 
+def where(exc: BaseException) -> str:
+    """The traceback's frames without the exception's text: a database's message can quote
+    the row it refused (PostgreSQL's "Failing row contains (...)", a note, a rating)."""
+    return "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+
+
 def register(app: Flask) -> None:
     app.before_request(refuse_unreadable_json)
 
@@ -222,7 +229,13 @@ def register(app: Flask) -> None:
         if isinstance(exc, HTTPException):
             return handle_http(exc)
         roll_back()
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.error(
+            "unhandled %s on %s %s\n%s",
+            type(exc).__name__,
+            request.method,
+            request.path,
+            where(exc),
+        )
         err = ApiError(
             500,
             N_("Something went wrong on our side. Your data is safe; please try again."),

@@ -39,23 +39,17 @@ def upgrade():
     op.add_column('users', sa.Column('locked_until', pnapp.models.UTCDateTime(timezone=True), nullable=True))
     # Cookies named "<user id>.<epoch>" are not logins: everyone logs in once more.
     op.execute('ALTER TABLE users DROP COLUMN session_epoch')
-    if op.get_bind().dialect.name == 'sqlite':
-        op.execute('ALTER TABLE push_subscriptions ADD COLUMN login_id INTEGER '
-                   'CONSTRAINT fk_push_subscriptions_login_id_logins '
-                   'REFERENCES logins (id) ON DELETE CASCADE')
-    else:
-        op.add_column('push_subscriptions', sa.Column('login_id', sa.Integer(), nullable=True))
-        op.create_foreign_key(op.f('fk_push_subscriptions_login_id_logins'), 'push_subscriptions',
-                              'logins', ['login_id'], ['id'], ondelete='CASCADE')
-    op.create_index(op.f('ix_push_subscriptions_login_id'), 'push_subscriptions', ['login_id'], unique=False)
-
+    # Nothing refers to push_subscriptions, so batch mode may copy and drop it on SQLite.
+    with op.batch_alter_table('push_subscriptions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('login_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_push_subscriptions_login_id_logins'), 'logins', ['login_id'], ['id'], ondelete='CASCADE')
+        batch_op.create_index(batch_op.f('ix_push_subscriptions_login_id'), ['login_id'], unique=False)
 
 def downgrade():
-    op.drop_index(op.f('ix_push_subscriptions_login_id'), table_name='push_subscriptions')
-    if op.get_bind().dialect.name != 'sqlite':
-        op.drop_constraint(op.f('fk_push_subscriptions_login_id_logins'), 'push_subscriptions',
-                           type_='foreignkey')
-    op.execute('ALTER TABLE push_subscriptions DROP COLUMN login_id')
+    with op.batch_alter_table('push_subscriptions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_push_subscriptions_login_id'))
+        batch_op.drop_constraint(batch_op.f('fk_push_subscriptions_login_id_logins'), type_='foreignkey')
+        batch_op.drop_column('login_id')
     op.add_column('users', sa.Column('session_epoch', sa.Integer(), server_default='0', nullable=False))
     op.drop_column('users', 'locked_until')
     op.drop_column('users', 'failed_logins')
