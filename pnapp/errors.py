@@ -77,6 +77,53 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+class DomainError(ApiError):  # an ApiError only until every page catches DomainError
+    """A rule of the domain said no. Models and plain functions raise these, never an
+    ApiError: how each kind looks over HTTP is decided once, in STATUS below."""
+
+    def __init__(self, message: str | None = None, *, fields: dict | None = None):
+        super().__init__(status_of(self), message, fields=fields)
+
+
+class NotFound(DomainError):
+    """Not there, or someone else's: the two must look alike."""
+
+
+class Forbidden(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    pass
+
+
+class Invalid(DomainError):
+    pass
+
+
+class Gone(DomainError):
+    """Used up or expired, like a one-time link."""
+
+
+class TooMany(DomainError):
+    def __init__(self, message: str | None = None, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, Gone: 410, TooMany: 429}
+
+
+def status_of(err: DomainError) -> int:
+    return next(status for kind, status in STATUS.items() if isinstance(err, kind))
+
+
+def as_api_error(err: DomainError) -> ApiError:
+    headers = {"Retry-After": str(err.retry_after)} if isinstance(err, TooMany) else None
+    return ApiError(status_of(err), err.message, fields=err.fields, headers=headers)
+
+
 def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
     """{"before": {"pain": ["..."]}} -> {"before.pain": ["..."]}, the shape API.md shows."""
     out: dict[str, list[str]] = {}
@@ -186,6 +233,12 @@ def register(app: Flask) -> None:
         if is_api_request():
             return error_response(err)
         return error_page(err.status, err.message)
+
+    @app.errorhandler(DomainError)
+    def handle_domain_error(err: DomainError):
+        if is_api_request():
+            return error_response(as_api_error(err))
+        return error_page(status_of(err), err.message)
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):

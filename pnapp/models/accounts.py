@@ -12,7 +12,7 @@ from sqlalchemy import Boolean, CheckConstraint, Integer, String, case, func, se
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pnapp.errors import ApiError
+from pnapp.errors import Conflict, NotFound, TooMany
 from pnapp.extensions import db
 from pnapp.i18n import N_
 from pnapp.models.logins import Login
@@ -102,8 +102,7 @@ class User(UserMixin, db.Model):
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
-            raise ApiError(
-                409,
+            raise Conflict(
                 N_("An account with that e-mail already exists."),
                 fields={"email": [N_("An account with that e-mail already exists.")]},
             ) from None
@@ -235,7 +234,7 @@ class User(UserMixin, db.Model):
             )
         )
         if found is None:
-            raise ApiError(404)
+            raise NotFound()
         return found
 
     def own_therapist(self, therapist_id: int) -> Therapist:
@@ -243,7 +242,7 @@ class User(UserMixin, db.Model):
             select(Therapist).where(Therapist.id == therapist_id, Therapist.patient_id == self.id)
         )
         if found is None:
-            raise ApiError(404)
+            raise NotFound()
         return found
 
     def sessions_in_week(self, now: datetime) -> int:
@@ -293,12 +292,10 @@ LOCK_AFTER = 10
 LOCK_FOR = timedelta(minutes=15)
 
 
-def locked_error(until: datetime, now: datetime) -> ApiError:
+def locked_error(until: datetime, now: datetime) -> TooMany:
     wait = max(1, int((until - now).total_seconds()) + 1)
-    return ApiError(
-        429,
-        N_("Too many wrong passwords. Please wait a few minutes and try again."),
-        headers={"Retry-After": str(wait)},
+    return TooMany(
+        N_("Too many wrong passwords. Please wait a few minutes and try again."), retry_after=wait
     )
 
 

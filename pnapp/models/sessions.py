@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pnapp.errors import ApiError
+from pnapp.errors import Conflict, Invalid, NotFound
 from pnapp.extensions import db
 from pnapp.i18n import N_
 from pnapp.models.types import UTCDateTime
@@ -231,7 +231,7 @@ class MassageSession(db.Model):
                 if existing is None:
                     raise
         if existing.request_hash != digest:
-            raise ApiError(409, "A different session was already saved with this client_id.")
+            raise Conflict("A different session was already saved with this client_id.")
         return existing, False
 
     @classmethod
@@ -248,9 +248,9 @@ class MassageSession(db.Model):
         if "therapist_id" in data and data["therapist_id"] is not None:
             try:
                 patient.own_therapist(data["therapist_id"])
-            except ApiError:
-                raise ApiError(
-                    422, fields={"therapist_id": [N_("Not one of your therapists.")]}
+            except NotFound:
+                raise Invalid(
+                    fields={"therapist_id": [N_("Not one of your therapists.")]}
                 ) from None
         simple = ("started_at", "duration_min", "therapist_id", "notes")
         for key in simple:

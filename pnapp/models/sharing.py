@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, select, updat
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
 
-from pnapp.errors import ApiError
+from pnapp.errors import Conflict, Forbidden, Gone, NotFound
 from pnapp.extensions import db
 from pnapp.i18n import N_
 from pnapp.models.types import UTCDateTime, hash_token
@@ -97,7 +97,7 @@ class Invite(db.Model):
         ).rowcount
         if voided != 1:
             db.session.rollback()
-            raise ApiError(404)
+            raise NotFound()
         db.session.commit()
 
     @classmethod
@@ -126,9 +126,9 @@ class Invite(db.Model):
         now = now or utcnow()
         invite = cls.by_token(token) if isinstance(token, str) else None
         if invite is None:
-            raise ApiError(404, N_("That invitation link is not known."))
+            raise NotFound(N_("That invitation link is not known."))
         if not caregiver.is_caregiver:
-            raise ApiError(403, N_("Only a caregiver account can accept an invitation."))
+            raise Forbidden(N_("Only a caregiver account can accept an invitation."))
         claimed = db.session.execute(
             update(cls)
             .where(cls.id == invite.id, cls.used_at.is_(None), cls.expires_at > now)
@@ -136,8 +136,7 @@ class Invite(db.Model):
         ).rowcount
         if claimed != 1:
             db.session.rollback()
-            raise ApiError(
-                410,
+            raise Gone(
                 N_("That invitation link has expired or was already used. Ask for a new one."),
             )
         if db.session.scalar(
@@ -146,7 +145,7 @@ class Invite(db.Model):
             )
         ):
             db.session.rollback()
-            raise ApiError(409, ALREADY_SHARING)
+            raise Conflict(ALREADY_SHARING)
         share = CareShare(
             patient_id=invite.patient_id, caregiver_id=caregiver.id, scopes=list(invite.scopes)
         )
@@ -155,7 +154,7 @@ class Invite(db.Model):
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
-            raise ApiError(409, ALREADY_SHARING) from None
+            raise Conflict(ALREADY_SHARING) from None
         return share
 
 
@@ -195,7 +194,7 @@ class CareShare(db.Model):
         """A share this user is part of (either side), or 404."""
         share = db.session.get(cls, share_id)
         if share is None or user.id not in (share.patient_id, share.caregiver_id):
-            raise ApiError(404)
+            raise NotFound()
         return share
 
     @classmethod
@@ -206,7 +205,7 @@ class CareShare(db.Model):
             select(cls).where(cls.patient_id == patient_id, cls.caregiver_id == caregiver.id)
         )
         if share is None or (scope is not None and scope not in share.scopes):
-            raise ApiError(404)
+            raise NotFound()
         return share
 
     def has(self, scope: str) -> bool:
