@@ -18,19 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
 
-    from pnapp import (
-        api,
-        auth,
-        care,
-        cli,
-        database,
-        errors,
-        i18n,
-        pages,
-        pwa,
-        security,
-        therapists,
-    )
+    from pnapp import api, auth, cli, database, errors, i18n, pages, security
     from pnapp import config as settings
     from pnapp.extensions import api as smorest
     from pnapp.extensions import compress, csrf, db, limiter, migrate
@@ -49,10 +37,6 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
 
     api.init_app(app)
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(pages.bp)
-    app.register_blueprint(care.bp)
-    app.register_blueprint(therapists.bp)
-    app.register_blueprint(pwa.bp)
+    pages.init_app(app)
     cli.init_app(app)
     return app

@@ -1,22 +1,20 @@
-"""Log-in, sign-up and log-out pages, and how Flask-Login finds the user."""
+"""Who is logged in: Flask-Login bound to logins kept on the server, and the steps every
+way of logging in or out shares (pages and API alike)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext
-from flask_login import current_user, login_required
+from flask import Flask, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 
-from pnapp.api.auth import BAD_LOGIN, end_session, start_session
 from pnapp.errors import ApiError, is_api_request
-from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, limiter, login_manager
-from pnapp.forms import load, to_json_shape
+from pnapp.extensions import db, login_manager
+from pnapp.i18n import N_, note_browser_language
 from pnapp.models import Login, User
-from pnapp.schemas import LoginSchema, RegisterSchema
-from pnapp.timeutil import COMMON_ZONES
 
-bp = Blueprint("auth", __name__)
+BAD_LOGIN = N_("That e-mail and password do not match an account.")
+WRONG_PASSWORD = N_("That password is not right.")
 
 
 def init_app(app: Flask) -> None:
@@ -47,83 +45,36 @@ def safe_next(target: str | None) -> str | None:
     return target.rstrip("?") or None
 
 
-def after_login_url(user: User) -> str:
-    return safe_next(request.args.get("next")) or url_for("pages.home")
-
-
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"])
-def login():
-    """Log in."""
-    if current_user.is_authenticated:
-        return redirect(url_for("pages.home"))
-    errors, form, status = {}, {}, 200
-    if request.method == "POST":
-        form = to_json_shape(request.form)
-        data, errors = load(LoginSchema(), form)
-        if data:
-            try:
-                user = User.authenticate(data["email"], data["password"])
-            except ApiError as err:  # too many wrong passwords: a pause
-                errors, status = {"_form": [err.message]}, err.status
-            else:
-                if user:
-                    start_session(user)
-                    return redirect(after_login_url(user))
-                errors = {"_form": [BAD_LOGIN]}
-        status = status if status != 200 else 422 if errors else 200
-    return render_template("auth/login.html", errors=errors, form=form), status
-
-
-@bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(REGISTER_LIMIT, methods=["POST"])
-def register():
-    """Create an account."""
-    if current_user.is_authenticated:
-        return redirect(url_for("pages.home"))
-    errors, form = {}, {"role": request.args.get("role", "patient")}
-    if request.method == "POST":
-        form = to_json_shape(request.form)
-        data, errors = load(RegisterSchema(), form)
-        if data:
-            try:
-                user = User.register(data)
-            except ApiError as err:
-                errors = err.fields or {"_form": [err.message]}
-            else:
-                start_session(user)
-                return redirect(after_login_url(user))
-    status = 422 if errors else 200
-    return render_template(
-        "auth/register.html", errors=errors, form=form, zones=COMMON_ZONES
-    ), status
-
-
-@bp.post("/logout")
-def logout():
-    """Log out of this device: the login ends on the server too."""
-    end_session()
-    return redirect(url_for("auth.login", logged_out=1))
-
-
-@bp.post("/settings/logins/<int:login_id>/end")
-@login_required
-def end_login(login_id: int):
-    """Log one device out (listed in Settings under "Where you are logged in")."""
-    found = next((x for x in Login.of(current_user) if x.id == login_id), None)
-    if found is None:
-        abort(404)
-    if found.current:
-        return logout()
-    found.end()
+def start_session(user: User, method: str = "password") -> None:
+    """Log in with a fresh session (no state carried over from before login), as a new
+    login kept on the server."""
+    session.clear()
+    Login.start(user, request.user_agent.string, method)
+    login_user(user)
+    session.permanent = True
+    note_browser_language(user)
     db.session.commit()
-    flash(gettext("That device was logged out."))
-    return redirect(url_for("pages.settings", _anchor="logins"))
 
 
-@bp.post("/settings/logout-everywhere")
-@login_required
-def logout_everywhere():
-    """Log out of every device, this one included."""
-    end_session(everywhere=True)
-    return redirect(url_for("auth.login", logged_out=1))
+def end_session(everywhere: bool = False) -> None:
+    """Log this device out (or every device): its login ends on the server, so a copy of
+    the cookie dies too."""
+    if current_user.is_authenticated and current_user.login is not None:
+        if everywhere:
+            Login.end_all(current_user)
+        else:
+            current_user.login.end()
+        db.session.commit()
+    logout_user()
+    session.clear()
+
+
+def check_own_password(password: str) -> None:
+    """The logged-in person's password again, for what only they may do (403 if wrong)."""
+    if not current_user.verify_password(password):
+        raise ApiError(403, WRONG_PASSWORD)
+
+
+def change_own_password(current: str, new: str) -> None:
+    check_own_password(current)
+    current_user.change_password(new)

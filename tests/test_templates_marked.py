@@ -42,8 +42,8 @@ def rel(path: Path) -> str:
 
 def spoken_constants(node: nodes.Node) -> list[str]:
     """String constants an expression can write out as they are (not keys, arguments or
-    tests): 'session' in {{ 'session' if n == 1 else 'sessions' }}, but not 'pages.home' in
-    {{ url_for('pages.home') }} nor anything inside _()."""
+    tests): 'session' in {{ 'session' if n == 1 else 'sessions' }}, but not 'home.home' in
+    {{ url_for('home.home') }} nor anything inside _()."""
     if isinstance(node, nodes.Const):
         return [node.value] if isinstance(node.value, str) else []
     if isinstance(node, nodes.CondExpr):

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from flask import request, session
+from flask import session
 from flask.views import MethodView
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 
 from pnapp.api import ERROR, PREFIX, login_required
+from pnapp.auth import (
+    BAD_LOGIN,
+    change_own_password,
+    check_own_password,
+    end_session,
+    start_session,
+)
 from pnapp.errors import ApiError
 from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, limiter
-from pnapp.i18n import N_, note_browser_language
 from pnapp.models import Login, User
 from pnapp.schemas import (
     CsrfSchema,
@@ -27,38 +33,6 @@ from pnapp.schemas import (
 
 bp = Blueprint("api_auth", __name__, url_prefix=PREFIX, description="Accounts")
 
-BAD_LOGIN = N_("That e-mail and password do not match an account.")
-WRONG_PASSWORD = N_("That password is not right.")
-
-
-def start_session(user: User, method: str = "password") -> None:
-    """Log in with a fresh session (no state carried over from before login), as a new
-    login kept on the server."""
-    session.clear()
-    Login.start(user, request.user_agent.string, method)
-    login_user(user)
-    session.permanent = True
-    note_browser_language(user)
-    db.session.commit()
-
-
-def end_session(everywhere: bool = False) -> None:
-    """Log this device out (or every device): its login ends on the server, so a copy of
-    the cookie dies too."""
-    if current_user.is_authenticated and current_user.login is not None:
-        if everywhere:
-            Login.end_all(current_user)
-        else:
-            current_user.login.end()
-        db.session.commit()
-    logout_user()
-    session.clear()
-
-
-def check_own_password(password: str) -> None:
-    """The logged-in person's password again, for what only they may do (403 if wrong)."""
-    if not current_user.verify_password(password):
-        raise ApiError(403, WRONG_PASSWORD)
 
 
 @bp.post("/auth/register")
@@ -142,11 +116,6 @@ def end_login(login_id: int):
 def change_password(data):
     """Change the password. Every other login ends; this one stays."""
     change_own_password(data["current_password"], data["new_password"])
-
-
-def change_own_password(current: str, new: str) -> None:
-    check_own_password(current)
-    current_user.change_password(new)
 
 
 @bp.get("/auth/csrf")

@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 
 from playwright.sync_api import Page, expect
 
-from pnapp import pwa
+from pnapp.pages import pwa
 from tests.browser.test_record_session import log_in
 from tests.helpers import session_body
 

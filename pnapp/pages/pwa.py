@@ -1,18 +1,16 @@
-"""The installable-app surface: manifest, service worker, offline shells, caching headers,
-and the health check."""
+"""The installable-app surface: manifest, service worker, offline shells and caching
+headers."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_babel import gettext
 from flask_login import current_user
-from sqlalchemy import text
 
 from pnapp.assets import static_url
-from pnapp.extensions import db
 from pnapp.i18n import language_tag
 
 bp = Blueprint("pwa", __name__)
@@ -141,17 +139,6 @@ def session_shell():
         heat=HEAT_ADJUNCTS,
         therapists=(),
     )
-
-
-@bp.get("/healthz")
-def healthz():
-    """Is the app up, and can it reach its database?"""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:
-        db.session.rollback()
-        return jsonify(status="error", database="unreachable"), 503
-    return jsonify(status="ok", database="ok")
 
 
 @bp.app_context_processor

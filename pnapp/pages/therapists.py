@@ -1,8 +1,16 @@
-"""Pages for the patient's therapist notebook, the visit summary, and the guide."""
+"""The patient's therapist notebook and the visit summary."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,9 +20,14 @@ from pnapp.errors import ApiError
 from pnapp.extensions import db
 from pnapp.forms import load, to_json_shape
 from pnapp.insights import what_helps
-from pnapp.models import MassageSession, Therapist
+from pnapp.models import (
+    MassageSession,
+    Therapist,
+)
 from pnapp.pages import patient_page
-from pnapp.schemas import TherapistInSchema
+from pnapp.schemas import (
+    TherapistInSchema,
+)
 from pnapp.timeutil import utcnow
 
 bp = Blueprint("therapists", __name__)
@@ -86,7 +99,7 @@ def index():
             flash(gettext("%(name)s was added.", name=made.name))
             back = request.args.get("back")
             if back == "new-session":
-                return redirect(url_for("pages.new_session"))
+                return redirect(url_for("sessions.new_session"))
             return redirect(url_for("therapists.index"))
     return render_template(
         "therapists/index.html",
@@ -154,9 +167,3 @@ def summary(therapist_id: int):
         with_notes=request.args.get("notes") == "1",
         now=utcnow(),
     )
-
-
-@bp.get("/guide")
-def guide():
-    """Getting the most from massage for neuropathy."""
-    return render_template("guide.html")

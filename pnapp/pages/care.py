@@ -1,5 +1,5 @@
-"""Pages for sharing with caregivers: the patient's /share, the caregiver's /care, and the
-invitation link."""
+"""Sharing with caregivers: the patient's /share, the invitation link, and the caregiver's
+/care pages."""
 
 from __future__ import annotations
 
@@ -22,7 +22,13 @@ from pnapp.assets import public_url
 from pnapp.errors import ApiError
 from pnapp.extensions import ACCEPT_LIMIT, limiter
 from pnapp.insights import progress_page
-from pnapp.models import DEFAULT_SCOPES, SCOPES, CareShare, Invite
+from pnapp.models import (
+    DEFAULT_SCOPES,
+    SCOPES,
+    CareShare,
+    Invite,
+)
+from pnapp.pages import WEEK_CHOICES
 from pnapp.pagination import session_page
 from pnapp.timeutil import utcnow
 
@@ -45,7 +51,7 @@ def chosen_scopes() -> list[str]:
 def share():
     """The patient invites caregivers and manages who sees what."""
     if not current_user.is_patient:
-        return redirect(url_for("pages.care"))
+        return redirect(url_for("care.care"))
     invite_url = qr = None
     if request.method == "POST":
         days = request.form.get("days", "7")
@@ -88,7 +94,7 @@ def change_share(share_id: int):
         flash(gettext("Saved what %(name)s can see.", name=found.caregiver.display_name))
     else:
         abort(403)
-    return redirect(url_for("care.share" if current_user.is_patient else "pages.care"))
+    return redirect(url_for("care.share" if current_user.is_patient else "care.care"))
 
 
 @bp.post("/share/invites/<int:invite_id>/cancel")
@@ -120,8 +126,33 @@ def invite(token: str):
                 "care/invite.html", invite=found, problem=err.message, scope_words=SCOPE_WORDS
             ), err.status
         flash(gettext("You can now follow %(name)s's progress.", name=made.patient.display_name))
-        return redirect(url_for("pages.care_patient", patient_id=made.patient_id))
+        return redirect(url_for("care.care_patient", patient_id=made.patient_id))
     return render_template("care/invite.html", invite=found, token=token, scope_words=SCOPE_WORDS)
+
+
+@bp.get("/care")
+@login_required
+def care():
+    """A caregiver's patients, with this week's status where progress is shared."""
+    if current_user.is_patient:
+        return redirect(url_for("care.share"))
+    now = utcnow()
+    rows = [
+        {"share": s, "done": s.patient.sessions_in_week(now) if s.has("progress") else None}
+        for s in CareShare.visible_to(current_user)
+    ]
+    return render_template("care/list.html", rows=rows)
+
+
+@bp.get("/care/<int:patient_id>")
+@login_required
+def care_patient(patient_id: int):
+    """One patient, read-only, as far as the share allows."""
+    weeks = request.args.get("weeks", 12, type=int)
+    weeks = weeks if weeks in WEEK_CHOICES else 12
+    return render_template(
+        "care/patient.html", choices=WEEK_CHOICES, **caregiver_view(patient_id, weeks)
+    )
 
 
 def caregiver_view(patient_id: int, weeks: int) -> dict:

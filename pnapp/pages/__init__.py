@@ -1,0 +1,62 @@
+"""The pages (HTML), one module per resource beside pnapp/api/: home, sessions, progress,
+settings, auth, care, therapists, guide, pwa and health.
+
+Every page works as a plain HTML form; static/js adds offline entry and push on top.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, redirect, url_for
+from flask_login import current_user, login_required
+
+from pnapp import labels
+from pnapp.assets import static_url
+
+WEEK_CHOICES = (12, 26, 52)
+
+
+def patient_page(view):
+    @login_required
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_patient:
+            return redirect(url_for("care.care"))
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def status_of(errors: dict, status: int) -> int:
+    """200 for a clean form; else the error's status (422, or 429 while passwords pause)."""
+    if not errors:
+        return 200
+    return 429 if status == 429 else 422
+
+
+def init_app(app: Flask) -> None:
+    from pnapp.pages import (
+        auth,
+        care,
+        guide,
+        health,
+        home,
+        progress,
+        pwa,
+        sessions,
+        settings,
+        therapists,
+    )
+
+    for module in (auth, home, sessions, progress, settings, care, therapists, guide, pwa, health):
+        app.register_blueprint(module.bp)
+    # Globals (unlike context) reach imported macros too.
+    app.jinja_env.globals.update(labels=labels, static_url=static_url)
+    app.jinja_env.filters["decimal"] = labels.decimal
+    app.jinja_env.filters["date_words"] = labels.date_words
+
+    @app.context_processor
+    def template_helpers() -> dict:
+        tz = current_user.timezone if current_user.is_authenticated else "UTC"
+        return {"local": lambda value, fmt="datetime": labels.local_time(value, tz, fmt)}

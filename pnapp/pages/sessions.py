@@ -1,0 +1,156 @@
+"""Recording a massage session (before and after ratings), changing or deleting one,
+and the history.
+
+Every page works as a plain HTML form; static/js adds offline entry on top.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext
+from flask_login import current_user
+
+from pnapp.errors import ApiError
+from pnapp.forms import load, to_json_shape
+from pnapp.models import (
+    ADJUNCTS,
+    AREAS,
+    HEAT_ADJUNCTS,
+    MEASURES,
+    MassageSession,
+)
+from pnapp.pages import patient_page
+from pnapp.pagination import session_page
+from pnapp.schemas import (
+    SessionInSchema,
+    SessionPatchSchema,
+)
+from pnapp.timeutil import utcnow, zone
+
+bp = Blueprint("sessions", __name__)
+
+SESSION_FORM = {
+    "lists": ("areas", "adjuncts"),
+    "ints": MEASURES + ("duration_min", "therapist_id"),
+    "local_times": ("started_at",),
+    "groups": ("before", "after"),
+}
+
+
+def own_session_or_404(session_id: int) -> MassageSession:
+    try:
+        return current_user.own_session(session_id)
+    except ApiError:
+        abort(404)
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+@patient_page
+def new_session():
+    """Before ratings: start a session."""
+    errors, form = {}, {"client_id": str(uuid.uuid4())}
+    if request.method == "POST":
+        form = to_json_shape(request.form, **SESSION_FORM, tz=current_user.timezone)
+        data, errors = load(SessionInSchema(), form)
+        if data:
+            try:
+                session, _ = MassageSession.record(current_user, data, current_user)
+            except ApiError as err:
+                errors = err.fields or {"_form": [err.message]}
+            else:
+                flash(gettext("Saved. Enjoy your massage."))
+                return redirect(url_for("sessions.session_detail", session_id=session.id))
+    return render_template(
+        "sessions/new.html", form=form, errors=errors, **choices()
+    ), 422 if errors else 200
+
+
+@bp.route("/sessions/<int:session_id>", methods=["GET", "POST"])
+@patient_page
+def session_detail(session_id: int):
+    """One session; the after ratings are added here."""
+    session = own_session_or_404(session_id)
+    errors, form = {}, {}
+    if request.method == "POST":
+        form = to_json_shape(request.form, **SESSION_FORM, tz=current_user.timezone)
+        data, errors = load(SessionPatchSchema(only=("after",)), {"after": form.get("after", {})})
+        if data:
+            session.update(current_user, data)
+            flash(gettext("Saved. Thank you."))
+            return redirect(url_for("sessions.session_detail", session_id=session.id))
+    return render_template(
+        "sessions/detail.html", session=session, form=form, errors=errors, heat=HEAT_ADJUNCTS
+    ), 422 if errors else 200
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@patient_page
+def edit_session(session_id: int):
+    """Change any part of a session."""
+    session = own_session_or_404(session_id)
+    errors, form = {}, None
+    if request.method == "POST":
+        form = to_json_shape(request.form, **SESSION_FORM, tz=current_user.timezone)
+        if "after" not in form:
+            form["after"] = None
+        form.setdefault("notes", None)
+        form.setdefault("duration_min", None)
+        form.setdefault("therapist_id", None)
+        data, errors = load(SessionPatchSchema(), form)
+        if data:
+            try:
+                session.update(current_user, data)
+            except ApiError as err:
+                errors = err.fields or {"_form": [err.message]}
+            else:
+                flash(gettext("Changes saved."))
+                return redirect(url_for("sessions.session_detail", session_id=session.id))
+    return render_template(
+        "sessions/edit.html", session=session, form=form, errors=errors, **choices()
+    ), 422 if errors else 200
+
+
+@bp.route("/sessions/<int:session_id>/delete", methods=["GET", "POST"])
+@patient_page
+def delete_session(session_id: int):
+    """Ask, then delete."""
+    session = own_session_or_404(session_id)
+    if request.method == "POST":
+        session.delete()
+        flash(gettext("The session was deleted."))
+        return redirect(url_for("sessions.history"))
+    return render_template("sessions/delete.html", session=session)
+
+
+@bp.get("/history")
+@patient_page
+def history():
+    """Sessions, newest first, with the change in each measure."""
+    cursor = request.args.get("cursor") or None
+    try:
+        items, next_cursor = session_page(current_user, limit=30, cursor=cursor)
+    except ApiError:
+        return redirect(url_for("sessions.history"))
+    return render_template(
+        "history.html", items=items, next_cursor=next_cursor, first_page=cursor is None
+    )
+
+
+def choices() -> dict:
+    return {
+        "areas": AREAS,
+        "adjuncts": ADJUNCTS,
+        "heat": HEAT_ADJUNCTS,
+        "therapists": current_user.therapists,
+        "now_local": utcnow().astimezone(zone(current_user.timezone)),
+    }

@@ -1,0 +1,130 @@
+"""Settings: name, zone, goal and reminders; password; where you are logged in; deleting
+the account."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask import session as browser_session  # "session" here means a massage session
+from flask_babel import gettext
+from flask_login import current_user, login_required, logout_user
+
+from pnapp import i18n
+from pnapp.auth import (
+    change_own_password,
+    check_own_password,
+    end_session,
+)
+from pnapp.errors import ApiError
+from pnapp.extensions import db
+from pnapp.forms import load, to_json_shape
+from pnapp.models import (
+    Login,
+)
+from pnapp.pages import status_of
+from pnapp.schemas import (
+    MePatchSchema,
+    PasswordChangeSchema,
+)
+from pnapp.timeutil import COMMON_ZONES
+
+bp = Blueprint("settings", __name__)
+
+@bp.route("/settings", methods=["GET", "POST"])
+@login_required
+def settings():
+    """Name, time zone, weekly goal and reminders."""
+    errors = {}
+    if request.method == "POST":
+        form = to_json_shape(
+            request.form,
+            ints=("weekly_goal", "weekday"),
+            blanks=("display_name",),
+            groups=("reminder",),
+        )
+        if "reminder" in form:
+            form["reminder"]["enabled"] = form["reminder"].get("enabled") == "on"
+        if request.form.get("language") == "":
+            form["language"] = None  # follow the browser
+        data, errors = load(MePatchSchema(), form)
+        if data:
+            current_user.update(data)
+            flash(gettext("Settings saved."))
+            return redirect(url_for("settings.settings"))
+    return render_template(
+        "settings.html",
+        errors=errors,
+        common_zones=COMMON_ZONES,
+        languages=i18n.NAMES,
+        logins=Login.of(current_user),
+    ), 422 if errors else 200
+
+
+@bp.route("/settings/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    """A new password; every other device is logged out."""
+    errors, status = {}, 422
+    if request.method == "POST":
+        data, errors = load(PasswordChangeSchema(), to_json_shape(request.form))
+        if data:
+            try:
+                change_own_password(data["current_password"], data["new_password"])
+            except ApiError as err:
+                errors, status = {"current_password": [err.message]}, err.status
+            else:
+                flash(gettext("Your password was changed. Other devices were logged out."))
+                return redirect(url_for("settings.settings"))
+    return render_template("settings_password.html", errors=errors), status_of(errors, status)
+
+
+@bp.route("/settings/delete", methods=["GET", "POST"])
+@login_required
+def delete_account():
+    """Ask for the password again, then delete the account and everything in it."""
+    errors, status = {}, 422
+    if request.method == "POST":
+        try:
+            check_own_password(request.form.get("password", ""))
+        except ApiError as err:
+            errors, status = {"password": [err.message]}, err.status
+        else:
+            user = current_user._get_current_object()
+            logout_user()
+            browser_session.clear()
+            user.delete_account()
+            # Flashed after clear(), so it survives to the next page.
+            flash(gettext("Your account and all its data were deleted."))
+            return redirect(url_for("home.home"))
+    return render_template("settings_delete.html", errors=errors), status_of(errors, status)
+
+
+@bp.post("/settings/logins/<int:login_id>/end")
+@login_required
+def end_login(login_id: int):
+    """Log one device out (listed in Settings under "Where you are logged in")."""
+    found = next((x for x in Login.of(current_user) if x.id == login_id), None)
+    if found is None:
+        abort(404)
+    if found.current:
+        end_session()
+        return redirect(url_for("auth.login", logged_out=1))
+    found.end()
+    db.session.commit()
+    flash(gettext("That device was logged out."))
+    return redirect(url_for("settings.settings", _anchor="logins"))
+
+
+@bp.post("/settings/logout-everywhere")
+@login_required
+def logout_everywhere():
+    """Log out of every device, this one included."""
+    end_session(everywhere=True)
+    return redirect(url_for("auth.login", logged_out=1))
