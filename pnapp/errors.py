@@ -77,12 +77,14 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-class DomainError(ApiError):  # an ApiError only until every page catches DomainError
+class DomainError(Exception):
     """A rule of the domain said no. Models and plain functions raise these, never an
-    ApiError: how each kind looks over HTTP is decided once, in STATUS below."""
+    ApiError: how each kind looks over HTTP is decided once, in HTTP_STATUS below."""
 
     def __init__(self, message: str | None = None, *, fields: dict | None = None):
-        super().__init__(status_of(self), message, fields=fields)
+        super().__init__(message)
+        self.message = message or MESSAGES[http_status(self)]
+        self.fields = fields
 
 
 class NotFound(DomainError):
@@ -109,19 +111,25 @@ class TooMany(DomainError):
     def __init__(self, message: str | None = None, *, retry_after: int):
         super().__init__(message)
         self.retry_after = retry_after
-        self.headers = {"Retry-After": str(retry_after)}
 
 
-STATUS = {NotFound: 404, Forbidden: 403, Conflict: 409, Invalid: 422, Gone: 410, TooMany: 429}
+HTTP_STATUS = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Invalid: 422,
+    Gone: 410,
+    TooMany: 429,
+}
 
 
-def status_of(err: DomainError) -> int:
-    return next(status for kind, status in STATUS.items() if isinstance(err, kind))
+def http_status(err: DomainError) -> int:
+    return next(status for kind, status in HTTP_STATUS.items() if isinstance(err, kind))
 
 
 def as_api_error(err: DomainError) -> ApiError:
     headers = {"Retry-After": str(err.retry_after)} if isinstance(err, TooMany) else None
-    return ApiError(status_of(err), err.message, fields=err.fields, headers=headers)
+    return ApiError(http_status(err), err.message, fields=err.fields, headers=headers)
 
 
 def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
@@ -238,7 +246,7 @@ def register(app: Flask) -> None:
     def handle_domain_error(err: DomainError):
         if is_api_request():
             return error_response(as_api_error(err))
-        return error_page(status_of(err), err.message)
+        return error_page(http_status(err), err.message)
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):
