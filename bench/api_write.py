@@ -40,22 +40,19 @@ import random
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import requests
-from scratch import free_port, no_control_socket, reset_postgres, wait_until_up  # noqa: E402
+from _server import flask, gunicorn, reset_postgres  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(
     "PNAPP_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/pnapp_bench"
 )
@@ -79,38 +76,6 @@ def app_env(db: str, instance: Path) -> dict[str, str]:
     if db == "postgresql":
         env["DATABASE_URL"] = PG_URL
     return env
-
-
-def init_schema(env: dict[str, str]) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "pnapp", "init"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-
-
-@contextmanager
-def gunicorn(env: dict[str, str], log: Path):
-    """Serve the app with 2 workers; yields its base URL; always stops it."""
-    port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4"]
-    command += ["--bind", f"127.0.0.1:{port}", *no_control_socket(), "pnapp:create_app()"]
-    with log.open("wb") as stderr:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stderr=stderr)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(base, server)
-        yield base
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
 
 
 # Clients
@@ -272,7 +237,7 @@ def run_db(db: str, seconds: float, warmup: float) -> tuple[list[Result], bool, 
         if db == "postgresql":
             reset_postgres(PG_URL)
         env = app_env(db, instance)
-        init_schema(env)
+        flask(env, "init", timeout=120)
         with gunicorn(env, log) as base:
             print(f"[{db}] registering {CLIENTS} patients at {base}", file=sys.stderr)
             with ThreadPoolExecutor(8) as pool:

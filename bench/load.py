@@ -65,7 +65,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
-from scratch import free_port, no_control_socket, reset_postgres, wait_until_up
+from _server import free_port, no_control_socket, reset_postgres, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(

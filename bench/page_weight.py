@@ -38,7 +38,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,10 +47,9 @@ from pathlib import Path
 from urllib.request import Request as HttpRequest
 from urllib.request import urlopen
 
+from _server import flask, gunicorn  # noqa: E402
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
-from scratch import free_port, no_control_socket, wait_until_up  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -77,17 +75,6 @@ PHONE = {
 # The app, with the demo patient
 
 
-def flask(env: dict[str, str], *args: str) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "pnapp", *args],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-
-
 @contextmanager
 def demo_server():
     """gunicorn serving a fresh SQLite instance with the demo patient; yields its base URL.
@@ -97,26 +84,12 @@ def demo_server():
     env = {k: v for k, v in os.environ.items() if not k.startswith("PNAPP_")}
     env.pop("DATABASE_URL", None)
     env["PNAPP_INSTANCE_PATH"] = str(instance)
-    server = None
     try:
         flask(env, "init")
         flask(env, "demo-data")
-        port = free_port()
-        command = [sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", "4"]
-        command += ["--bind", f"127.0.0.1:{port}", *no_control_socket(), "pnapp:create_app()"]
-        with (instance / "gunicorn.log").open("wb") as log:
-            server = subprocess.Popen(command, cwd=ROOT, env=env, stderr=log)
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(base, server)
-        yield base
+        with gunicorn(env, instance / "gunicorn.log") as base:
+            yield base
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=10)
         shutil.rmtree(instance, ignore_errors=True)
 
 

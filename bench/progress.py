@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT))
 # The app reads its instance folder when it is created: a temporary one, never ./instance.
 os.environ["PNAPP_INSTANCE_PATH"] = tempfile.mkdtemp(prefix="pnapp-bench-progress-")
 
+from _server import reset_postgres  # noqa: E402
 from flask import Flask  # noqa: E402
-from scratch import reset_postgres  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
 from pnapp import create_app  # noqa: E402

@@ -43,7 +43,6 @@ import json
 import multiprocessing
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -55,7 +54,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from scratch import reset_postgres  # noqa: E402
+from _server import flask, reset_postgres  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -174,14 +173,7 @@ def init_schema(db: str, instance: Path, url: str) -> None:
         "PNAPP_INSTANCE_PATH": str(instance),
         "PNAPP_PUSH_ALLOWED_HOSTS": "127.0.0.1",
     }
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "pnapp", "init"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    flask(env, "init", timeout=120)
 
 
 def make_app(instance: Path, url: str):

@@ -7,7 +7,6 @@ from pathlib import Path
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
 
 from pnapp.extensions import db
 
@@ -61,7 +60,3 @@ def _sqlite_begin(connection) -> None:
 
 def is_reading_request() -> bool:
     return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
-
-
-def is_postgres(engine: Engine | None = None) -> bool:
-    return (engine or db.engine).dialect.name == "postgresql"

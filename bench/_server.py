@@ -1,4 +1,5 @@
-"""What the benchmarks share: a scratch PostgreSQL database, and a gunicorn to measure."""
+"""What the benchmarks share: a scratch PostgreSQL database, `flask` commands, and a
+gunicorn to measure."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 30  # seconds for gunicorn to answer /healthz
 
 
@@ -63,3 +67,37 @@ def wait_until_up(
             pass  # not listening yet, or the workers are still loading the app
         time.sleep(0.2)
     raise RuntimeError(f"gunicorn did not answer within {timeout} s\n{details()}")
+
+
+def flask(env: dict[str, str], *args: str, timeout: float = 300) -> None:
+    """`flask --app pnapp ARGS` in the project folder, e.g. ("init",) for the migrations."""
+    subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "pnapp", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=timeout,
+    )
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], log: Path, workers: int = 2, threads: int = 4) -> Iterator[str]:
+    """Serve the app; yields its base URL; always stops it."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers)]
+    command += ["--threads", str(threads), "--bind", f"127.0.0.1:{port}", *no_control_socket()]
+    command.append("pnapp:create_app()")
+    with log.open("wb") as stderr:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stderr=stderr)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, server)
+        yield base
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
