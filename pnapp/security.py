@@ -1,8 +1,10 @@
-"""Security headers on every response, and trusting a proxy only when told to."""
+"""Security headers on every response, no session cookie on static files, and trusting a
+proxy only when told to."""
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Nothing inline and nothing from elsewhere: scripts, styles, fonts and images are ours.
@@ -33,7 +35,20 @@ HEADERS = {
 }
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, kept off static files: they are the same for everyone and may be
+    stored for a year, by proxies too. Otherwise each would carry a freshly signed copy of
+    the logged-in person's cookie (a permanent session is signed again on every response)
+    and "Vary: Cookie", which the next second's cookie no longer matches, so the browser
+    asked for every cached file again when the service worker stored it."""
+
+    def save_session(self, app: Flask, session, response: Response) -> None:
+        if request.endpoint != "static":
+            super().save_session(app, session, response)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
     if app.config.get("TRUST_PROXY"):
         # Behind one reverse proxy that sets X-Forwarded-For/-Proto/-Host: believe it.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)

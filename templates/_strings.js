@@ -1,8 +1,8 @@
-{#- Everything static/js/app.js and static/js/outbox.js show or say, in the reader's language,
+{#- Everything the scripts in static/js show or say, in the reader's language,
     as one JSON object: base.html puts it in <meta name="pnapp-strings" content='...'> (data,
     not an inline script, so the strict CSP and test_security allow it; tojson escapes < > & '
     so it is safe in a single-quoted attribute) and sw.js gives it to the service worker as
-    self.pnStrings. The scripts replace {name} with a value (t() in app.js). Plurals come as
+    self.pnStrings. The scripts replace {name} with a value (t() in core.js). Plurals come as
     two keys, .one and .other, picked with Intl.PluralRules. -#}
 {%- set reminders_on = _("Reminders are on for this phone.") -%}
 {#- Translators: {message} is why it failed, already in the reader's language. -#}

@@ -153,6 +153,21 @@ class Api:
         return self
 
 
+def invite(api: Api, **body) -> str:
+    """The patient makes an invitation; its one-time token."""
+    response = api.post("/shares/invites", body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["invite_url"].rsplit("/", 1)[-1]
+
+
+def share_with(alice_api: Api, bob_api: Api, scopes: list[str]) -> dict:
+    """The one journey of sharing: the patient invites with these scopes, the caregiver
+    accepts; the Share."""
+    response = bob_api.post("/shares/accept", {"token": invite(alice_api, scopes=scopes)})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
 @pytest.fixture
 def client(app):
     return app.test_client()

@@ -9,21 +9,8 @@ import pytest
 from pnapp.extensions import db
 from pnapp.models import CareShare, Delivery, Invite, User, hash_token
 from pnapp.reminders import send_due_reminders
-from tests.conftest import Api, make_user
+from tests.conftest import Api, invite, make_user, share_with
 from tests.helpers import iso, session_body
-
-
-def invite(api: Api, **body) -> str:
-    response = api.post("/shares/invites", body)
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()["invite_url"].rsplit("/", 1)[-1]
-
-
-def share_with(alice_api: Api, bob_api: Api, scopes: list[str]) -> dict:
-    token = invite(alice_api, scopes=scopes)
-    response = bob_api.post("/shares/accept", {"token": token})
-    assert response.status_code == 201, response.get_json()
-    return response.get_json()
 
 
 def test_an_invitation_is_a_one_time_link_stored_only_as_a_hash(app, as_alice, alice):

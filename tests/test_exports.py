@@ -28,9 +28,8 @@ from pnapp.models import (
     Therapist,
     User,
 )
-from tests.conftest import PASSWORD, Api, make_user
+from tests.conftest import PASSWORD, Api, make_user, share_with
 from tests.helpers import iso, session_body
-from tests.test_caregivers import share_with
 from tests.test_pages import Browser, text
 
 WINTER = datetime(2025, 1, 15, 15, 0, tzinfo=UTC)  # 10:00 in Toronto, UTC-5

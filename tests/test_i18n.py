@@ -18,7 +18,7 @@ from pnapp.extensions import db
 from pnapp.i18n import LANGUAGES
 from pnapp.models import CareShare, User
 from pnapp.reminders import send_due_reminders
-from tests.conftest import Api, make_user
+from tests.conftest import Api, make_user, share_with
 from tests.helpers import session_body
 from tests.test_exports import pdf_text
 from tests.test_reminders import due_instant, remind_at, subscribe
@@ -296,9 +296,8 @@ def test_the_settings_page_offers_the_three_languages_in_their_own_words(as_alic
 
 def test_a_caregiver_reads_a_patients_progress_in_their_own_language(app, alice, as_alice):
     bob = make_user(app, "bob@example.com", "caregiver", name="Bob")
-    token = as_alice.post("/shares/invites", {}).get_json()["invite_url"].rsplit("/", 1)[-1]
     as_bob = Api(app.test_client()).login(bob.email)
-    as_bob.post("/shares/accept", {"token": token})
+    share_with(as_alice, as_bob, ["progress", "alerts"])
     as_bob.patch("/me", {"language": "es"})
     html = page(as_bob.client, f"/care/{alice.id}")
     assert '<html lang="es">' in html
@@ -308,8 +307,6 @@ def test_a_caregiver_reads_a_patients_progress_in_their_own_language(app, alice,
 def test_a_caregivers_missed_week_alert_is_in_the_caregivers_language(
     app, alice, as_alice, push_service
 ):
-    from tests.test_caregivers import share_with
-
     bob = make_user(app, "bob@example.com", "caregiver", name="Bob")
     as_bob = Api(app.test_client()).login(bob.email)
     share_with(as_alice, as_bob, ["alerts"])

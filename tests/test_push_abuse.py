@@ -14,9 +14,8 @@ from sqlalchemy import insert
 from pnapp.extensions import db
 from pnapp.models import MAX_DEVICES, CareShare, Delivery, PushSubscription, User, accounts
 from pnapp.reminders import IN_FLIGHT, SEND_BATCH, send_due_reminders
-from tests.conftest import PUSH_HOSTS, Api
+from tests.conftest import PUSH_HOSTS, Api, share_with
 from tests.helpers import iso, session_body
-from tests.test_caregivers import share_with
 from tests.test_reminders import delivery_states, due_instant, remind_at, run, subscribe
 
 KEYS = {"p256dh": "B" * 87, "auth": "A" * 22}

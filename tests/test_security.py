@@ -65,6 +65,20 @@ def test_the_session_cookie_is_httponly_and_samesite(anon, alice):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_static_files_neither_set_nor_vary_on_the_session_cookie(app, as_alice):
+    from pnapp.assets import static_url
+
+    with app.test_request_context():
+        url = static_url("js/core.js")
+    response = as_alice.client.get(url)
+    assert response.status_code == 200
+    assert "immutable" in response.headers["Cache-Control"]
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+    # Pages still renew the logged-in person's cookie.
+    assert "Set-Cookie" in as_alice.client.get("/").headers
+
+
 @pytest.fixture
 def limited_app(db_url):
     """An app with rate limits on. Flask-Limiter's limiter is one object for every app, so

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "templates"
 HTML_TEMPLATES = sorted(p for p in TEMPLATES.rglob("*.html"))
 JS_TEMPLATES = sorted(p for p in TEMPLATES.rglob("*.js"))
-SCRIPTS = [ROOT / "static" / "js" / "app.js", ROOT / "static" / "js" / "outbox.js"]
+SCRIPTS = sorted((ROOT / "static" / "js").glob("*.js"))
 
 # Attributes people see or hear; the others (class, id, href, name...) are code.
 VISIBLE_ATTRIBUTES = {"alt", "title", "aria-label", "aria-description", "placeholder", "label"}

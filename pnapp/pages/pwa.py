@@ -15,14 +15,27 @@ from pnapp.i18n import language_tag
 
 bp = Blueprint("pwa", __name__)
 
-# What the service worker keeps for a cold start without network. None of it is personal.
-SHELL_ASSETS = (
-    "css/app.css",
-    "js/app.js",
-    "js/outbox.js",
-    "icons/logo.svg",
-    "icons/icon-192.png",
-)
+# The page scripts, one per feature, grouped by the pages that use them. Every page loads
+# "base"; a page may name one more group with {% set scripts = "session" %}. Deferred, they
+# run in this order: outbox.js, then core.js, whose self.pn the others read.
+PAGE_SCRIPTS = {
+    "base": ("outbox", "core", "install", "outbox-view"),
+    # The session pages, and the offline session shell that extends the new-session page.
+    "session": ("heat", "rating-form", "recording"),
+    "settings": ("push",),
+    "sign-up": ("zone",),
+}
+
+
+def scripts_for(group: str | None = None) -> list[str]:
+    """The static paths of every page's scripts, then those of `group`, in loading order."""
+    names = PAGE_SCRIPTS["base"] + (PAGE_SCRIPTS[group] if group else ())
+    return [f"js/{name}.js" for name in names]
+
+
+# What the service worker keeps for a cold start without network: what /offline and
+# /shell/session load. None of it is personal; push.js and zone.js only ever run online.
+SHELL_ASSETS = ("css/app.css", *scripts_for("session"), "icons/logo.svg", "icons/icon-192.png")
 PUBLIC_PAGES = ("/offline", "/shell/session")
 
 
@@ -145,3 +158,8 @@ def session_shell():
 def shell_user():
     # Offline shells are the same for everyone: they must not carry the viewer's identity.
     return {"signed_in": current_user.is_authenticated and request.path not in PUBLIC_PAGES}
+
+
+@bp.app_context_processor
+def page_scripts():
+    return {"page_scripts": scripts_for}

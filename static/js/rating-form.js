@@ -1,0 +1,79 @@
+/* The rating forms: reading the before/after ratings and details, and showing what is missing. */
+(function () {
+  "use strict";
+
+  const { t, announce } = self.pn;
+  const MEASURES = ["pain", "stress", "numbness", "tingling", "weakness"];
+
+  function ratings(form, prefix) {
+    const out = {};
+    for (const m of MEASURES) {
+      const checked = form.querySelector(`input[name="${prefix}.${m}"]:checked`);
+      if (checked && checked.value !== "") out[m] = Number(checked.value);
+    }
+    return out;
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll(".error[data-js]").forEach((e) => e.remove());
+    form.querySelectorAll("[aria-invalid]").forEach((e) => {
+      e.removeAttribute("aria-invalid");
+      e.removeAttribute("aria-describedby");
+    });
+  }
+
+  function showFieldError(form, name, message) {
+    const group = form.querySelector(`#${CSS.escape(name.replace(".", "-"))}`);
+    const error = Object.assign(document.createElement("p"), {
+      className: "error", textContent: message, id: `${name.replace(".", "-")}-error-js` });
+    error.dataset.js = "";
+    if (group) {
+      group.setAttribute("aria-invalid", "true");
+      group.setAttribute("aria-describedby", error.id);
+      const legend = group.querySelector("legend");
+      (legend || group).after(error);
+    } else {
+      form.prepend(error);
+    }
+    return group;
+  }
+
+  function missingRatings(form, prefix) {
+    clearErrors(form);
+    const given = ratings(form, prefix);
+    const missing = ["pain", "stress"].filter((m) => !(m in given));
+    let first = null;
+    for (const m of missing) {
+      const group = showFieldError(form, `${prefix}.${m}`, t("tap_a_number"));
+      first = first || group;
+    }
+    if (first) {
+      first.scrollIntoView({ block: "center" });
+      const radio = first.querySelector("input");
+      if (radio) radio.focus();
+      announce(t("answer_every_question"));
+    }
+    return missing.length > 0;
+  }
+
+  function details(form) {
+    const body = {};
+    for (const key of ["areas", "adjuncts"]) {
+      body[key] = [...form.querySelectorAll(`input[name="${key}"]:checked`)].map((i) => i.value);
+    }
+    const value = (name) => (form.elements[name] ? form.elements[name].value.trim() : "");
+    if (value("duration_min")) body.duration_min = Number(value("duration_min"));
+    if (value("therapist_id")) body.therapist_id = Number(value("therapist_id"));
+    if (value("notes")) body.notes = value("notes");
+    return body;
+  }
+
+  function fieldErrorsFrom(entry, form) {
+    // The server's 4xx message for an entry: shown to the patient, not retried.
+    clearErrors(form);
+    showFieldError(form, "_form", t("not_saved", { error: entry.error }));
+    announce(t("not_saved", { error: entry.error }));
+  }
+
+  Object.assign(self.pn, { ratings, missingRatings, details, fieldErrorsFrom });
+})();
