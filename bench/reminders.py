@@ -230,13 +230,12 @@ def insert_due_patients(app, patients: int, push_base: str, keys: dict) -> list[
     """`patients` due patients, each with one subscription; returns the subscriptions."""
     from sqlalchemy import insert
 
-    from pnapp import models
     from pnapp.extensions import db
-    from pnapp.models import PushSubscription, User
+    from pnapp.models import PushSubscription, User, accounts
 
     subs = []
     with app.app_context():
-        hashed = models._hasher.hash("not used here")
+        hashed = accounts._hasher.hash("not used here")
         for start in range(0, patients, INSERT_CHUNK):
             count = min(INSERT_CHUNK, patients - start)
             ids = (
@@ -367,9 +366,8 @@ def bench_query(app, population: int, due: int, runs: int) -> dict:
     """The due-patient selection of plan_weekly among `population` patients."""
     from sqlalchemy import insert, select, text
 
-    from pnapp import models
     from pnapp.extensions import db
-    from pnapp.models import User
+    from pnapp.models import User, accounts
     from pnapp.reminders import BATCH
 
     # The statement plan_weekly runs (pnapp/reminders.py), built the same way.
@@ -384,7 +382,7 @@ def bench_query(app, population: int, due: int, runs: int) -> dict:
         tables = ", ".join(t.name for t in db.metadata.sorted_tables)
         db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.session.commit()
-        hashed = models._hasher.hash("not used here")
+        hashed = accounts._hasher.hash("not used here")
         step = max(1, population // max(1, due))
 
         def due_at(i: int) -> datetime:

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import Flask, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from pnapp.errors import ApiError, is_api_request
+from pnapp.errors import ApiError, Forbidden, is_api_request
 from pnapp.extensions import db, login_manager
 from pnapp.i18n import N_, note_browser_language
 from pnapp.models import Login, User
@@ -72,7 +72,7 @@ def end_session(everywhere: bool = False) -> None:
 def check_own_password(password: str) -> None:
     """The logged-in person's password again, for what only they may do (403 if wrong)."""
     if not current_user.verify_password(password):
-        raise ApiError(403, WRONG_PASSWORD)
+        raise Forbidden(WRONG_PASSWORD)
 
 
 def change_own_password(current: str, new: str) -> None:

@@ -78,6 +78,61 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+class DomainError(Exception):
+    """A rule of the domain said no. Models and plain functions raise these, never an
+    ApiError: how each kind looks over HTTP is decided once, in HTTP_STATUS below."""
+
+    def __init__(self, message: str | None = None, *, fields: dict | None = None):
+        super().__init__(message)
+        self.message = message or MESSAGES[http_status(self)]
+        self.fields = fields
+
+
+class NotFound(DomainError):
+    """Not there, or someone else's: the two must look alike."""
+
+
+class Forbidden(DomainError):
+    pass
+
+
+class Conflict(DomainError):
+    pass
+
+
+class Invalid(DomainError):
+    pass
+
+
+class Gone(DomainError):
+    """Used up or expired, like a one-time link."""
+
+
+class TooMany(DomainError):
+    def __init__(self, message: str | None = None, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+HTTP_STATUS = {
+    NotFound: 404,
+    Forbidden: 403,
+    Conflict: 409,
+    Invalid: 422,
+    Gone: 410,
+    TooMany: 429,
+}
+
+
+def http_status(err: DomainError) -> int:
+    return next(status for kind, status in HTTP_STATUS.items() if isinstance(err, kind))
+
+
+def as_api_error(err: DomainError) -> ApiError:
+    headers = {"Retry-After": str(err.retry_after)} if isinstance(err, TooMany) else None
+    return ApiError(http_status(err), err.message, fields=err.fields, headers=headers)
+
+
 def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
     """{"before": {"pain": ["..."]}} -> {"before.pain": ["..."]}, the shape API.md shows."""
     out: dict[str, list[str]] = {}
@@ -193,6 +248,12 @@ def register(app: Flask) -> None:
         if is_api_request():
             return error_response(err)
         return error_page(err.status, err.message)
+
+    @app.errorhandler(DomainError)
+    def handle_domain_error(err: DomainError):
+        if is_api_request():
+            return error_response(as_api_error(err))
+        return error_page(http_status(err), err.message)
 
     @app.errorhandler(HTTPException)
     def handle_http(exc: HTTPException):

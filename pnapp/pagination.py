@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import and_, or_, select
 
-from pnapp.errors import ApiError
+from pnapp.errors import Invalid
 from pnapp.extensions import db
 from pnapp.i18n import N_
 from pnapp.models import MassageSession, User
@@ -36,7 +36,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
             raise ValueError
         return started, ident
     except (ValueError, OverflowError, UnicodeDecodeError):
-        raise ApiError(422, fields={"cursor": [N_("Not a cursor this API gave out.")]}) from None
+        raise Invalid(fields={"cursor": [N_("Not a cursor this API gave out.")]}) from None
 
 
 def session_page(

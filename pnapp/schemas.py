@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 import marshmallow as ma
 from marshmallow import fields, validate, validates, validates_schema
 
-from pnapp.errors import ApiError
+from pnapp.errors import Invalid
 from pnapp.i18n import LANGUAGES, N_
 from pnapp.models import ADJUNCTS, AREAS, DEFAULT_SCOPES, ROLES, SCOPES
 from pnapp.pagination import decode_cursor
@@ -332,7 +332,7 @@ class CursorField(fields.String):
         try:
             started, ident = decode_cursor(cursor)
             started.astimezone(UTC)
-        except (ApiError, OverflowError):
+        except (Invalid, OverflowError):
             ident = 0
         if not 1 <= ident <= MAX_ID:
             raise ma.ValidationError(N_("Not a cursor this API gave out."))

@@ -51,13 +51,13 @@ def _cheap_password_hashes():
     parameters of the same algorithm (test_accounts checks the production ones)."""
     from argon2 import PasswordHasher, profiles
 
-    from pnapp import models
+    from pnapp.models import accounts
 
-    saved = models._hasher, models._DUMMY_HASH
-    models._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
-    models._DUMMY_HASH = models._hasher.hash("timing shield")
+    saved = accounts._hasher, accounts._DUMMY_HASH
+    accounts._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    accounts._DUMMY_HASH = accounts._hasher.hash("timing shield")
     yield
-    models._hasher, models._DUMMY_HASH = saved
+    accounts._hasher, accounts._DUMMY_HASH = saved
 
 
 @pytest.fixture(scope="session")

@@ -11,9 +11,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
-from pnapp import models
 from pnapp.extensions import db
-from pnapp.models import MAX_DEVICES, CareShare, Delivery, PushSubscription, User
+from pnapp.models import MAX_DEVICES, CareShare, Delivery, PushSubscription, User, accounts
 from pnapp.reminders import IN_FLIGHT, SEND_BATCH, send_due_reminders
 from tests.conftest import PUSH_HOSTS, Api, share_with
 from tests.helpers import iso, session_body
@@ -46,7 +45,7 @@ def timed_session_entry(api: Api) -> float:
 def due_patients(app, service, count: int, due: datetime) -> list[int]:
     """`count` patients whose weekly reminder is due at `due`, each with a phone."""
     with app.app_context():
-        hashed = models._hasher.hash("not used here")
+        hashed = accounts._hasher.hash("not used here")
         ids = list(
             db.session.scalars(
                 insert(User).returning(User.id),

@@ -13,9 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
-from pnapp import models
 from pnapp.extensions import db
-from pnapp.models import Delivery, PushSubscription, User
+from pnapp.models import Delivery, PushSubscription, User, accounts
 from pnapp.reminders import IN_FLIGHT, SEND_BATCH
 from tests.helpers import iso
 
@@ -27,7 +26,7 @@ def due_patients(app, push_service):
     """500 patients whose Monday 09:00 reminder is due, each with a phone."""
     due = datetime(2026, 11, 16, 14, tzinfo=UTC)  # Monday 09:00 in Toronto
     with app.app_context():
-        hashed = models._hasher.hash("not used here")
+        hashed = accounts._hasher.hash("not used here")
         users = (
             db.session.execute(
                 insert(User).returning(User.id),

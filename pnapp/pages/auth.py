@@ -17,7 +17,7 @@ from pnapp.auth import (
     safe_next,
     start_session,
 )
-from pnapp.errors import ApiError
+from pnapp.errors import Conflict, TooMany, http_status
 from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, limiter
 from pnapp.forms import load, to_json_shape
 from pnapp.models import (
@@ -30,6 +30,7 @@ from pnapp.schemas import (
 from pnapp.timeutil import COMMON_ZONES
 
 bp = Blueprint("auth", __name__)
+
 
 def after_login_url(user: User) -> str:
     return safe_next(request.args.get("next")) or url_for("home.home")
@@ -48,8 +49,8 @@ def login():
         if data:
             try:
                 user = User.authenticate(data["email"], data["password"])
-            except ApiError as err:  # too many wrong passwords: a pause
-                errors, status = {"_form": [err.message]}, err.status
+            except TooMany as err:  # too many wrong passwords: a pause
+                errors, status = {"_form": [err.message]}, http_status(err)
             else:
                 if user:
                     start_session(user)
@@ -72,7 +73,7 @@ def register():
         if data:
             try:
                 user = User.register(data)
-            except ApiError as err:
+            except Conflict as err:
                 errors = err.fields or {"_form": [err.message]}
             else:
                 start_session(user)

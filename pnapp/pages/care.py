@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 
 from pnapp.assets import public_url
-from pnapp.errors import ApiError
+from pnapp.errors import DomainError, http_status
 from pnapp.extensions import ACCEPT_LIMIT, limiter
 from pnapp.insights import progress_page
 from pnapp.models import (
@@ -79,10 +79,7 @@ def share():
 @login_required
 def change_share(share_id: int):
     """Change a caregiver's scopes, or end the share."""
-    try:
-        found = CareShare.of(current_user, share_id)
-    except ApiError:
-        abort(404)
+    found = CareShare.of(current_user, share_id)
     if request.form.get("action") == "end":
         name = (
             found.caregiver if found.patient_id == current_user.id else found.patient
@@ -101,10 +98,7 @@ def change_share(share_id: int):
 @login_required
 def cancel_invite(invite_id: int):
     """Cancel one of the patient's invitations; its link stops working at once."""
-    try:
-        Invite.cancel(current_user, invite_id)
-    except ApiError:
-        abort(404)
+    Invite.cancel(current_user, invite_id)
     flash(gettext("The invitation was cancelled. Its link no longer works."))
     return redirect(url_for("care.share"))
 
@@ -121,10 +115,10 @@ def invite(token: str):
     if request.method == "POST" and current_user.is_authenticated:
         try:
             made = Invite.accept(token, current_user)
-        except ApiError as err:
+        except DomainError as err:
             return render_template(
                 "care/invite.html", invite=found, problem=err.message, scope_words=SCOPE_WORDS
-            ), err.status
+            ), http_status(err)
         flash(gettext("You can now follow %(name)s's progress.", name=made.patient.display_name))
         return redirect(url_for("care.care_patient", patient_id=made.patient_id))
     return render_template("care/invite.html", invite=found, token=token, scope_words=SCOPE_WORDS)
@@ -158,10 +152,7 @@ def care_patient(patient_id: int):
 def caregiver_view(patient_id: int, weeks: int) -> dict:
     """What a caregiver's share lets them see of one patient; 404 without a share. Anything
     about single sessions needs `sessions`; `progress` alone gives aggregates only."""
-    try:
-        found = CareShare.grant(current_user, patient_id, None)
-    except ApiError:
-        abort(404)
+    found = CareShare.grant(current_user, patient_id, None)
     view = {"share": found, "patient": found.patient, "weeks": weeks}
     if found.has("progress"):
         view.update(

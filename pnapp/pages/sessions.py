@@ -10,7 +10,6 @@ import uuid
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     redirect,
     render_template,
@@ -20,7 +19,7 @@ from flask import (
 from flask_babel import gettext
 from flask_login import current_user
 
-from pnapp.errors import ApiError
+from pnapp.errors import Conflict, Invalid
 from pnapp.forms import load, to_json_shape
 from pnapp.models import (
     ADJUNCTS,
@@ -47,13 +46,6 @@ SESSION_FORM = {
 }
 
 
-def own_session_or_404(session_id: int) -> MassageSession:
-    try:
-        return current_user.own_session(session_id)
-    except ApiError:
-        abort(404)
-
-
 @bp.route("/sessions/new", methods=["GET", "POST"])
 @patient_page
 def new_session():
@@ -65,7 +57,7 @@ def new_session():
         if data:
             try:
                 session, _ = MassageSession.record(current_user, data, current_user)
-            except ApiError as err:
+            except (Conflict, Invalid) as err:
                 errors = err.fields or {"_form": [err.message]}
             else:
                 flash(gettext("Saved. Enjoy your massage."))
@@ -79,7 +71,7 @@ def new_session():
 @patient_page
 def session_detail(session_id: int):
     """One session; the after ratings are added here."""
-    session = own_session_or_404(session_id)
+    session = current_user.own_session(session_id)
     errors, form = {}, {}
     if request.method == "POST":
         form = to_json_shape(request.form, **SESSION_FORM, tz=current_user.timezone)
@@ -97,7 +89,7 @@ def session_detail(session_id: int):
 @patient_page
 def edit_session(session_id: int):
     """Change any part of a session."""
-    session = own_session_or_404(session_id)
+    session = current_user.own_session(session_id)
     errors, form = {}, None
     if request.method == "POST":
         form = to_json_shape(request.form, **SESSION_FORM, tz=current_user.timezone)
@@ -110,7 +102,7 @@ def edit_session(session_id: int):
         if data:
             try:
                 session.update(current_user, data)
-            except ApiError as err:
+            except (Conflict, Invalid) as err:
                 errors = err.fields or {"_form": [err.message]}
             else:
                 flash(gettext("Changes saved."))
@@ -124,7 +116,7 @@ def edit_session(session_id: int):
 @patient_page
 def delete_session(session_id: int):
     """Ask, then delete."""
-    session = own_session_or_404(session_id)
+    session = current_user.own_session(session_id)
     if request.method == "POST":
         session.delete()
         flash(gettext("The session was deleted."))
@@ -139,7 +131,7 @@ def history():
     cursor = request.args.get("cursor") or None
     try:
         items, next_cursor = session_page(current_user, limit=30, cursor=cursor)
-    except ApiError:
+    except Invalid:
         return redirect(url_for("sessions.history"))
     return render_template(
         "history.html", items=items, next_cursor=next_cursor, first_page=cursor is None

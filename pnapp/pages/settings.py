@@ -22,7 +22,7 @@ from pnapp.auth import (
     check_own_password,
     end_session,
 )
-from pnapp.errors import ApiError
+from pnapp.errors import Forbidden, TooMany, http_status
 from pnapp.extensions import db
 from pnapp.forms import load, to_json_shape
 from pnapp.models import (
@@ -36,6 +36,7 @@ from pnapp.schemas import (
 from pnapp.timeutil import COMMON_ZONES
 
 bp = Blueprint("settings", __name__)
+
 
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
@@ -77,8 +78,8 @@ def change_password():
         if data:
             try:
                 change_own_password(data["current_password"], data["new_password"])
-            except ApiError as err:
-                errors, status = {"current_password": [err.message]}, err.status
+            except (Forbidden, TooMany) as err:
+                errors, status = {"current_password": [err.message]}, http_status(err)
             else:
                 flash(gettext("Your password was changed. Other devices were logged out."))
                 return redirect(url_for("settings.settings"))
@@ -93,8 +94,8 @@ def delete_account():
     if request.method == "POST":
         try:
             check_own_password(request.form.get("password", ""))
-        except ApiError as err:
-            errors, status = {"password": [err.message]}, err.status
+        except (Forbidden, TooMany) as err:
+            errors, status = {"password": [err.message]}, http_status(err)
         else:
             user = current_user._get_current_object()
             logout_user()

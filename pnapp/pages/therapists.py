@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     redirect,
     render_template,
@@ -79,13 +78,6 @@ def yes_no(answer) -> bool | None:
     return {"yes": True, "no": False}.get(answer)
 
 
-def own_or_404(therapist_id: int) -> Therapist:
-    try:
-        return current_user.own_therapist(therapist_id)
-    except ApiError:
-        abort(404)
-
-
 @bp.route("/therapists", methods=["GET", "POST"])
 @patient_page
 def index():
@@ -114,7 +106,7 @@ def index():
 @patient_page
 def edit(therapist_id: int):
     """Change a therapist's details and screening answers, or remove them."""
-    therapist = own_or_404(therapist_id)
+    therapist = current_user.own_therapist(therapist_id)
     errors, form = {}, None
     if request.method == "POST":
         if request.form.get("action") == "delete":
@@ -140,7 +132,7 @@ def edit(therapist_id: int):
 @patient_page
 def summary(therapist_id: int):
     """A one-page summary to show or print for the therapist."""
-    therapist = own_or_404(therapist_id)
+    therapist = current_user.own_therapist(therapist_id)
     recent = list(
         db.session.scalars(
             select(MassageSession)

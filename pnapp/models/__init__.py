@@ -1,0 +1,53 @@
+"""The data model. Rules about the data live here as methods, so views stay thin.
+
+Each module holds one concern; importing them all here registers every mapped class, so
+relationships named by string resolve across modules, and `pnapp.models.X` keeps working
+for the names the app, the tests and the migrations (`pnapp.models.UTCDateTime`) use.
+"""
+
+from __future__ import annotations
+
+from pnapp.models.accounts import LOCK_AFTER, LOCK_FOR, ROLES, User, locked_error
+from pnapp.models.delivery import MAX_DEVICES, Delivery, PushSubscription
+from pnapp.models.logins import Login
+from pnapp.models.sessions import (
+    ADJUNCTS,
+    AREAS,
+    HEAT_ADJUNCTS,
+    MEASURES,
+    RATING_COLUMNS,
+    REQUIRED_MEASURES,
+    MassageSession,
+    Therapist,
+    request_digest,
+)
+from pnapp.models.sharing import ALREADY_SHARING, DEFAULT_SCOPES, SCOPES, CareShare, Invite
+from pnapp.models.types import UTCDateTime, hash_token
+
+__all__ = [
+    "ADJUNCTS",
+    "ALREADY_SHARING",
+    "AREAS",
+    "DEFAULT_SCOPES",
+    "HEAT_ADJUNCTS",
+    "LOCK_AFTER",
+    "LOCK_FOR",
+    "MAX_DEVICES",
+    "MEASURES",
+    "RATING_COLUMNS",
+    "REQUIRED_MEASURES",
+    "ROLES",
+    "SCOPES",
+    "CareShare",
+    "Delivery",
+    "Invite",
+    "Login",
+    "MassageSession",
+    "PushSubscription",
+    "Therapist",
+    "User",
+    "UTCDateTime",
+    "hash_token",
+    "locked_error",
+    "request_digest",
+]

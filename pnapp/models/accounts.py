@@ -1,0 +1,306 @@
+"""People: accounts, passwords and the lockout that guards them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, Integer, String, case, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pnapp.errors import Conflict, NotFound, TooMany
+from pnapp.extensions import db
+from pnapp.i18n import N_
+from pnapp.models.logins import Login
+from pnapp.models.sessions import RATING_COLUMNS, MassageSession, Therapist
+from pnapp.models.types import UTCDateTime
+from pnapp.timeutil import local_date, utcnow, week_bounds
+
+if TYPE_CHECKING:
+    from pnapp.models.delivery import PushSubscription
+
+ROLES = ("patient", "caregiver")
+
+_hasher = PasswordHasher()
+# Verifying against this keeps an unknown e-mail as slow as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a real password, only a timing shield")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
+    password_hash: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    weekly_goal: Mapped[int] = mapped_column(Integer, default=1)
+    reminder_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminder_weekday: Mapped[int] = mapped_column(Integer, default=0)
+    reminder_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    # The next weekly reminder instant (UTC), kept in step with the settings above so the
+    # scheduler finds due patients with one indexed range scan.
+    next_reminder_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Consecutive wrong passwords, and until when password checks are refused: kept here,
+    # not in a worker's memory, so the lockout holds across workers and machines.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language chosen in settings ("en", "fr-CA", "es"); None follows the browser.
+    language: Mapped[str | None] = mapped_column(String(8))
+    # The language the browser last asked for: notifications go out in it when none is chosen.
+    browser_language: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("role IN ('patient', 'caregiver')", name="role"),
+        CheckConstraint("weekly_goal BETWEEN 1 AND 7", name="weekly_goal"),
+        CheckConstraint("reminder_weekday BETWEEN 0 AND 6", name="reminder_weekday"),
+    )
+
+    sessions: Mapped[list[MassageSession]] = relationship(
+        back_populates="patient",
+        foreign_keys="MassageSession.patient_id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    therapists: Mapped[list[Therapist]] = relationship(
+        back_populates="patient", cascade="all, delete-orphan", passive_deletes=True
+    )
+    subscriptions: Mapped[list[PushSubscription]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", passive_deletes=True
+    )
+    # The login this request came with (set by the user loader); None outside a request.
+    login = None  # a Login, or None
+
+    # Accounts
+
+    @staticmethod
+    def normalize_email(email: str) -> str:
+        return email.strip().lower()
+
+    @classmethod
+    def by_email(cls, email: str) -> User | None:
+        return db.session.scalar(select(cls).where(cls.email == cls.normalize_email(email)))
+
+    @classmethod
+    def register(cls, data: dict[str, Any]) -> User:
+        user = cls(
+            email=cls.normalize_email(data["email"]),
+            display_name=data["display_name"].strip(),
+            role=data["role"],
+            timezone=data.get("timezone") or "UTC",
+            language=data.get("language"),
+        )
+        user.set_password(data["password"])
+        db.session.add(user)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            raise Conflict(
+                N_("An account with that e-mail already exists."),
+                fields={"email": [N_("An account with that e-mail already exists.")]},
+            ) from None
+        return user
+
+    @classmethod
+    def authenticate(cls, email: str, password: str, now: datetime | None = None) -> User | None:
+        user = cls.by_email(email)
+        if user is None:
+            # End the transaction before the slow hash check (see verify_password).
+            db.session.commit()
+            _verify(_DUMMY_HASH, password)
+            return None
+        if not user.verify_password(password, now):
+            return None
+        if _hasher.check_needs_rehash(user.password_hash):
+            user.set_password(password)
+            db.session.commit()
+        return user
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = _hasher.hash(password)
+
+    def verify_password(self, password: str, now: datetime | None = None) -> bool:
+        """Check the password, at most LOCK_AFTER wrong tries in a row before a pause.
+
+        Every door that takes a password (log-in, password change, account deletion) comes
+        here, so a stolen cookie is no password oracle either. While locked, the password is
+        not even checked: the answer is a 429 whatever was typed.
+        1. Refuse while locked_until is ahead.
+        2. End the transaction before the slow hash check: on SQLite a writing request holds
+           the write lock for its whole transaction, and everyone else's writes would queue.
+        3. Count the result with one atomic UPDATE (two workers failing at once both count).
+        """
+        now = now or utcnow()
+        if self.locked_until is not None and self.locked_until > now:
+            raise locked_error(self.locked_until, now)
+        stored = self.password_hash
+        db.session.commit()
+        ok = _verify(stored, password)
+        table = User.__table__
+        if ok:
+            if self.failed_logins:
+                db.session.execute(
+                    update(table)
+                    .where(table.c.id == self.id)
+                    .values(failed_logins=0, locked_until=None)
+                )
+        else:
+            failures = table.c.failed_logins + 1
+            db.session.execute(
+                update(table)
+                .where(table.c.id == self.id)
+                .values(
+                    failed_logins=failures,
+                    locked_until=case(
+                        (failures % LOCK_AFTER == 0, now + LOCK_FOR), else_=table.c.locked_until
+                    ),
+                )
+            )
+        db.session.commit()
+        return ok
+
+    def change_password(self, password: str) -> None:
+        """Set a new password and end every other login (API.md: only the current one stays)."""
+        self.set_password(password)
+        Login.end_all(self, keep=self.login)
+        db.session.commit()
+
+    def get_id(self) -> str:
+        # Flask-Login keeps this in the signed cookie: the login's random token, which the
+        # server looks up (hashed) on every request, so ending the login ends the cookie.
+        return self.login.token if self.login else ""
+
+    @property
+    def is_patient(self) -> bool:
+        return self.role == "patient"
+
+    @property
+    def is_caregiver(self) -> bool:
+        return self.role == "caregiver"
+
+    @property
+    def reminder(self) -> dict[str, Any]:
+        return {
+            "enabled": self.reminder_enabled,
+            "weekday": self.reminder_weekday,
+            "time": self.reminder_time,
+        }
+
+    @reminder.setter
+    def reminder(self, value: dict[str, Any]) -> None:
+        if "enabled" in value:
+            self.reminder_enabled = value["enabled"]
+        if "weekday" in value:
+            self.reminder_weekday = value["weekday"]
+        if "time" in value:
+            self.reminder_time = value["time"]
+
+    def update(self, data: dict[str, Any], now: datetime | None = None) -> None:
+        for key in ("display_name", "timezone", "weekly_goal", "reminder", "language"):
+            if key in data:
+                setattr(self, key, data[key].strip() if key == "display_name" else data[key])
+        self.schedule_reminder(now or utcnow())
+        db.session.commit()
+
+    def schedule_reminder(self, now: datetime) -> None:
+        """Set next_reminder_at from the reminder settings, in the patient's zone."""
+        from pnapp.timeutil import next_weekly
+
+        if not (self.reminder_enabled and self.is_patient):
+            self.next_reminder_at = None
+            return
+        self.next_reminder_at = next_weekly(
+            now, self.timezone, self.reminder_weekday, self.reminder_time
+        )
+
+    def delete_account(self) -> None:
+        db.session.delete(self)
+        db.session.commit()
+
+    # The patient's own records
+
+    def own_session(self, session_id: int) -> MassageSession:
+        """The patient's session, or a 404 that does not tell whether it exists for another."""
+        found = db.session.scalar(
+            select(MassageSession).where(
+                MassageSession.id == session_id, MassageSession.patient_id == self.id
+            )
+        )
+        if found is None:
+            raise NotFound()
+        return found
+
+    def own_therapist(self, therapist_id: int) -> Therapist:
+        found = db.session.scalar(
+            select(Therapist).where(Therapist.id == therapist_id, Therapist.patient_id == self.id)
+        )
+        if found is None:
+            raise NotFound()
+        return found
+
+    def sessions_in_week(self, now: datetime) -> int:
+        """How many sessions started in the patient's current local ISO week."""
+        start, end = week_bounds(now, self.timezone)
+        return db.session.scalar(
+            select(func.count(MassageSession.id)).where(
+                MassageSession.patient_id == self.id,
+                MassageSession.started_at >= start,
+                MassageSession.started_at < end,
+            )
+        )
+
+    def progress(self, now: datetime, weeks: int = 12) -> dict[str, Any]:
+        """Weeks kept, streaks and relief (API.md, Progress), from one query."""
+        from pnapp.progress import relief_by_measure, weeks_kept
+        from pnapp.timeutil import local_midnight, week_start
+
+        rows = db.session.execute(
+            select(MassageSession.started_at, *RATING_COLUMNS).where(
+                MassageSession.patient_id == self.id
+            )
+        ).all()
+        kept = weeks_kept((r.started_at for r in rows), self.timezone, self.weekly_goal, now, weeks)
+        first_monday = week_start(local_date(now, self.timezone)) - timedelta(weeks=weeks - 1)
+        since = local_midnight(first_monday, self.timezone)
+        in_window = [r for r in rows if since <= r.started_at <= now]
+        return {"weekly_goal": self.weekly_goal, **kept, "relief": relief_by_measure(in_window)}
+
+    def latest_unfinished_session(self, now: datetime, within_hours: int = 24):
+        """The newest session still waiting for its after ratings, if it is recent."""
+        return db.session.scalar(
+            select(MassageSession)
+            .where(
+                MassageSession.patient_id == self.id,
+                MassageSession.after_pain.is_(None),
+                MassageSession.started_at >= now - timedelta(hours=within_hours),
+            )
+            .order_by(MassageSession.started_at.desc(), MassageSession.id.desc())
+            .limit(1)
+        )
+
+
+# Ten wrong passwords in a row pause password checks for a quarter of an hour; so do the
+# twentieth, the thirtieth... A person who forgot is slowed, a guesser is stopped.
+LOCK_AFTER = 10
+LOCK_FOR = timedelta(minutes=15)
+
+
+def locked_error(until: datetime, now: datetime) -> TooMany:
+    wait = max(1, int((until - now).total_seconds()) + 1)
+    return TooMany(
+        N_("Too many wrong passwords. Please wait a few minutes and try again."), retry_after=wait
+    )
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False

@@ -1,0 +1,141 @@
+"""Reaching people: their push subscriptions, and each notification sent at most once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from pnapp.extensions import db
+from pnapp.models.types import UTCDateTime
+from pnapp.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from pnapp.models.accounts import User
+
+MAX_DEVICES = 10
+
+
+class PushSubscription(db.Model):
+    """One browser's Web Push subscription."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(2048), unique=True)
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    # The login that subscribed: logging that device out ends its subscription too, so the
+    # next person to use the phone gets none of this person's reminders.
+    login_id: Mapped[int | None] = mapped_column(
+        ForeignKey("logins.id", ondelete="CASCADE"), index=True
+    )
+
+    user: Mapped[User] = relationship(back_populates="subscriptions")
+
+    @classmethod
+    def store(cls, user: User, data: dict[str, Any]) -> bool:
+        """Save a subscription for this user; True when it is new.
+
+        An endpoint stored for someone else stays theirs, keys and all, and the caller is
+        told nothing different: an endpoint is a capability URL, and whoever learns one must
+        not be able to redirect or silence that person's reminders by posting it. (A phone
+        that changes hands drops its subscription at logout.) Each person keeps at most
+        MAX_DEVICES: storing one more retires their oldest, so no one can pile up devices
+        for every reminder and test to be sent to.
+        """
+        found = db.session.scalar(select(cls).where(cls.endpoint == data["endpoint"]))
+        login_id = user.login.id if user.login else None
+        if found is not None:
+            if found.user_id == user.id:
+                found.p256dh = data["keys"]["p256dh"]
+                found.auth = data["keys"]["auth"]
+                found.failures = 0
+                found.login_id = login_id  # now this login's: it ends with its log-out
+            db.session.commit()
+            return False
+        db.session.add(
+            cls(
+                user_id=user.id,
+                login_id=login_id,
+                endpoint=data["endpoint"],
+                p256dh=data["keys"]["p256dh"],
+                auth=data["keys"]["auth"],
+                failures=0,
+            )
+        )
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # Another request stored the same endpoint at the same moment: theirs stands.
+            db.session.rollback()
+            return cls.store(user, data) and False
+        oldest = db.session.scalars(
+            select(cls.id)
+            .where(cls.user_id == user.id)
+            .order_by(cls.created_at.desc(), cls.id.desc())
+            .offset(MAX_DEVICES)
+        ).all()
+        if oldest:
+            db.session.execute(cls.__table__.delete().where(cls.id.in_(oldest)))
+        db.session.commit()
+        return True
+
+    @classmethod
+    def forget(cls, user: User, endpoint: str) -> None:
+        db.session.execute(
+            cls.__table__.delete().where(cls.user_id == user.id, cls.endpoint == endpoint)
+        )
+        db.session.commit()
+
+    def info(self) -> dict[str, Any]:
+        """The shape pywebpush takes."""
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
+
+
+class Delivery(db.Model):
+    """One notification to one person for one period, sent at most once.
+
+    UNIQUE(user_id, kind, period) is what makes a reminder exactly-once: a scheduler inserts
+    the row before sending, and a second scheduler's insert of the same row fails.
+    """
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(64))
+    # pending -> sending -> sent | failed | gone; sending returns to pending to retry.
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "period"),
+        # Serves the claim: due rows by state and time.
+        Index("ix_deliveries_state_next_attempt", "state", "next_attempt_at"),
+        CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed', 'gone')", name="state"),
+    )
