@@ -118,7 +118,7 @@ def _jobs(now: datetime, ids: list[int], report: Report) -> list[Job]:
             r.due_at,
             r.attempts,
             s.id,
-            {"endpoint": s.endpoint, "keys": {"p256dh": s.p256dh, "auth": s.auth}},
+            _subscription(s),
             r.payload,
         )
         for r in live
@@ -175,6 +175,11 @@ class Attempt:
     result: str
     detail: str = ""
     retry_after: float | None = None
+
+
+def _subscription(row) -> dict:
+    """A PushSubscription row as the push channel's address."""
+    return {"endpoint": row.endpoint, "keys": {"p256dh": row.p256dh, "auth": row.auth}}
 
 
 def _attempt(connection: push.Connection, subscription: dict, message: dict, ttl: int) -> Attempt:
@@ -322,16 +327,10 @@ def send_test(user: User) -> tuple[int, int]:
     ).all()
     db.session.commit()
 
-    def send(device) -> Attempt:
-        subscription = {
-            "endpoint": device.endpoint,
-            "keys": {"p256dh": device.p256dh, "auth": device.auth},
-        }
-        return _attempt(connection, subscription, body, 600)
-
     workers = max(1, len(devices))
     with push.connect(workers) as connection, ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(send, devices))
+        futures = [pool.submit(_attempt, connection, _subscription(d), body, 600) for d in devices]
+        outcomes = [f.result() for f in futures]
     gone = [d.id for d, o in zip(devices, outcomes, strict=True) if o.result == "gone"]
     if gone:
         db.session.execute(delete(PushSubscription).where(PushSubscription.id.in_(gone)))
