@@ -315,8 +315,8 @@ def run_baseline(app, subs: list[dict], data: str) -> Run:
     import requests
     from pywebpush import webpush
 
-    from pnapp import push
     from pnapp.reminders import TTL, WEEKLY
+    from pnapp.reminders.channels import push
 
     vapid = push.load_vapid(app)
     subject = app.config["VAPID_SUBJECT"]
@@ -370,7 +370,7 @@ def bench_query(app, population: int, due: int, runs: int) -> dict:
     from pnapp.models import User, accounts
     from pnapp.reminders import BATCH
 
-    # The statement plan_weekly runs (pnapp/reminders.py), built the same way.
+    # The statement plan_weekly runs (pnapp/reminders/planning.py), built the same way.
     stmt = (
         select(User)
         .where(User.reminder_enabled, User.next_reminder_at <= NOW)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
 
 from pnapp.labels import date_words
+from pnapp.timeutil import zone
+
+if TYPE_CHECKING:
+    from pnapp.models import MassageSession
 
 WIDTH, HEIGHT = 360, 190
 LEFT, RIGHT, TOP, BOTTOM = 30, 10, 12, 28
@@ -18,6 +24,29 @@ class Point:
     when: datetime
     before: int
     after: int | None
+
+    @property
+    def change(self) -> str | None:
+        """better (lower after), worse or same; None until the after rating is given."""
+        if self.after is None:
+            return None
+        if self.after < self.before:
+            return "better"
+        return "worse" if self.after > self.before else "same"
+
+
+def session_points(sessions: Iterable[MassageSession], measure: str, tz: str) -> list[Point]:
+    """One point per session for `measure`, its start in the person's zone: what the page's
+    chart and the PDF report's chart both draw."""
+    local = zone(tz)
+    return [
+        Point(
+            s.started_at.astimezone(local),
+            getattr(s, f"before_{measure}"),
+            getattr(s, f"after_{measure}"),
+        )
+        for s in sessions
+    ]
 
 
 def before_after_chart(points: list[Point], title: str, chart_id: str) -> Markup:
@@ -51,9 +80,8 @@ def before_after_chart(points: list[Point], title: str, chart_id: str) -> Markup
     for i, p in enumerate(points):
         cx = x(i)
         if p.after is not None:
-            kind = "better" if p.after < p.before else "worse" if p.after > p.before else "same"
             parts.append(
-                f'<line class="change {kind}" x1="{cx:.1f}" x2="{cx:.1f}" '
+                f'<line class="change {p.change}" x1="{cx:.1f}" x2="{cx:.1f}" '
                 f'y1="{y(p.before):.1f}" y2="{y(p.after):.1f}"/>'
             )
             parts.append(f'<circle class="after" cx="{cx:.1f}" cy="{y(p.after):.1f}" r="4"/>')

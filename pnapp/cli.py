@@ -15,7 +15,7 @@ def init_app(app: Flask) -> None:
     @app.cli.command("init")
     def init_command():
         """Prepare the instance folder (keys) and bring the database up to date."""
-        from pnapp import push
+        from pnapp.reminders.channels import push
 
         upgrade()
         push.load_vapid(app)
@@ -33,7 +33,7 @@ def init_app(app: Flask) -> None:
     @app.cli.command("vapid-keys")
     def vapid_keys_command():
         """Show the VAPID public key (made once in the instance folder when none is set)."""
-        from pnapp import push
+        from pnapp.reminders.channels import push
 
         click.echo(push.public_key(push.load_vapid(app)))
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pnapp import push
 from pnapp.extensions import db
 from pnapp.models import Delivery, MassageSession, PushSubscription, User
 from pnapp.reminders import send_due_reminders
+from pnapp.reminders.channels import push
 from pnapp.timeutil import next_weekly
 from tests.conftest import Api, make_user
 from tests.helpers import iso, session_body

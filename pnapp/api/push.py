@@ -6,13 +6,13 @@ from flask import current_app
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from pnapp import push
 from pnapp.api import ERROR, PREFIX, login_required
 from pnapp.errors import ApiError
 from pnapp.extensions import PUSH_TEST_LIMIT, limiter
 from pnapp.i18n import N_, note_browser_language
 from pnapp.models import PushSubscription
 from pnapp.reminders import send_test
+from pnapp.reminders.channels import push
 from pnapp.schemas import (
     PublicKeySchema,
     PushTestSchema,

@@ -1,319 +1,21 @@
-"""A patient's data taken elsewhere (API.md, Exports): plain functions of a patient, with no
-request logic, so the API, tests and scripts all build exactly the same files.
-
-- `sessions_csv`: one row per session for a spreadsheet.
-- `fhir_bundle`: a FHIR R4 Bundle of type "collection" (CLINICAL.md, Interoperability):
-  * a Patient, then per session one Procedure and one Observation per rating given;
-  * Procedure.code is SNOMED CT 387854002 "Massage" (the regime/therapy concept, also
-    called therapeutic massage); status completed; performedDateTime is the start;
-  * Procedure.bodySite: one SNOMED CT body structure per site: feet_lower_legs gives
-    56459004 Foot structure and 30021000 Lower leg structure, hands_lower_arms gives
-    85562004 Hand structure and 14975008 Forearm structure, whole_body gives 38266002
-    Entire body as a whole;
-  * pain is LOINC 72514-3; stress, numbness, tingling and weakness have no LOINC code for a
-    0-10 self-rating, so they use pnapp's own code system SELF_RATING with the measure's
-    name as code;
-  * before or after the massage is one `component` of every rating Observation: code
-    SELF_RATING#timing, valueCodeableConcept SELF_RATING#before or SELF_RATING#after;
-  * each entry's fullUrl is a urn:uuid derived from the site and the row (uuid5), so the
-    same data always gives the same bundle and references stay inside it;
-  * notes are left out: they are the patient's own jottings, not clinical data.
-- `all_json`: everything stored about the account, minus secrets (password and token
-  hashes, push encryption keys).
-- `report_pdf`: a one-to-two page report for a clinician, drawn with fpdf2's core fonts.
-"""
+"""The report for a clinician: a one-to-two page PDF drawn with fpdf2's core fonts."""
 
 from __future__ import annotations
 
-import csv
-import io
-import uuid
 from collections import Counter
 from datetime import UTC, date, datetime
-from typing import Any
 
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
 
-from pnapp.extensions import db
+from pnapp.charts import Point, session_points
+from pnapp.exports.records import patient_therapists
 from pnapp.insights import CHART_TITLES, progress_page
 from pnapp.labels import ADJUNCTS, AREAS, date_words, decimal, local_time, zone_name
 from pnapp.labels import MEASURES as MEASURE_WORDS
-from pnapp.models import (
-    MEASURES,
-    CareShare,
-    Delivery,
-    Invite,
-    MassageSession,
-    PushSubscription,
-    Therapist,
-    User,
-)
-from pnapp.timeutil import local_date, to_utc_iso, utcnow, zone
-
-# Sessions
-
-WHENS = ("before", "after")
-
-
-def _sessions(patient: User) -> list[MassageSession]:
-    return list(
-        db.session.scalars(
-            select(MassageSession)
-            .where(MassageSession.patient_id == patient.id)
-            .order_by(MassageSession.started_at, MassageSession.id)
-        )
-    )
-
-
-def _therapists(patient: User) -> dict[int, Therapist]:
-    query = select(Therapist).where(Therapist.patient_id == patient.id)
-    return {t.id: t for t in db.session.scalars(query)}
-
-
-# CSV
-
-CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _text_cell(value: str | None) -> str:
-    """Free text as a cell a spreadsheet shows as text: a leading =, +, - or @ would make
-    Excel or LibreOffice run it as a formula (CSV injection), so it gets a quote first."""
-    value = value or ""
-    return "'" + value if value.startswith(CSV_FORMULA_START) else value
-
-
-def csv_header(include_notes: bool = False) -> list[str]:
-    header = ["session_id", "started_at_local", "started_at_utc", "timezone", "duration_min"]
-    header += ["therapist", "areas", "adjuncts"]
-    for when in WHENS:
-        header += [f"{when}_{m}" for m in MEASURES] + [f"{when}_recorded_at_utc"]
-    return header + (["notes"] if include_notes else [])
-
-
-def sessions_csv(patient: User, *, include_notes: bool = False) -> str:
-    """Every session, oldest first: ratings as numbers (empty when not rated), the start in
-    the patient's zone (ISO 8601 with its offset) and in UTC (Z), areas and adjuncts as
-    codes joined with ';'. Notes only with include_notes (a caregiver needs `notes`)."""
-    tz = zone(patient.timezone)
-    names = {tid: t.name for tid, t in _therapists(patient).items()}
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(csv_header(include_notes))
-    for s in _sessions(patient):
-        row = [
-            s.id,
-            s.started_at.astimezone(tz).isoformat(),
-            to_utc_iso(s.started_at),
-            patient.timezone,
-            s.duration_min,
-            _text_cell(names.get(s.therapist_id)),
-            ";".join(s.areas or ()),
-            ";".join(s.adjuncts or ()),
-        ]
-        for when in WHENS:
-            recorded = getattr(s, f"{when}_recorded_at")
-            row += [getattr(s, f"{when}_{m}") for m in MEASURES]
-            row.append(to_utc_iso(recorded) if recorded else None)
-        if include_notes:
-            row.append(_text_cell(s.notes))
-        # csv writes None as an empty cell: "not rated" stays distinct from 0.
-        writer.writerow(row)
-    return out.getvalue()
-
-
-# FHIR R4
-
-SNOMED = "http://snomed.info/sct"
-LOINC = "http://loinc.org"
-SELF_RATING = "https://pnapp.example/fhir/CodeSystem/self-rating"
-OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
-
-MASSAGE = {"system": SNOMED, "code": "387854002", "display": "Massage"}
-PAIN = {
-    "system": LOINC,
-    "code": "72514-3",
-    "display": "Pain severity - 0-10 verbal numeric rating [Score] - Reported",
-}
-BODY_SITES = {
-    "feet_lower_legs": [("56459004", "Foot structure"), ("30021000", "Lower leg structure")],
-    "hands_lower_arms": [("85562004", "Hand structure"), ("14975008", "Forearm structure")],
-    "whole_body": [("38266002", "Entire body as a whole")],
-}
-TIMING = {"before": "Before the massage", "after": "After the massage"}
-
-
-def _urn(base_url: str, *parts: Any) -> str:
-    name = "/".join([base_url.rstrip("/"), *(str(p) for p in parts)])
-    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, name)}"
-
-
-def _rating_code(measure: str) -> dict[str, Any]:
-    if measure == "pain":
-        return {"coding": [PAIN], "text": "Pain (0-10)"}
-    words = measure.title()  # FHIR's display texts stay in English
-    coding = {"system": SELF_RATING, "code": measure, "display": f"{words} self-rating (0-10)"}
-    return {"coding": [coding], "text": f"{words} (0-10)"}
-
-
-def _observation(
-    session: MassageSession, when: str, measure: str, patient_ref: str, procedure_ref: str
-) -> dict[str, Any]:
-    recorded = getattr(session, f"{when}_recorded_at") or session.started_at
-    timing = {"system": SELF_RATING, "code": when, "display": TIMING[when]}
-    return {
-        "resourceType": "Observation",
-        "status": "final",
-        "category": [
-            {"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
-        ],
-        "code": _rating_code(measure),
-        "subject": {"reference": patient_ref},
-        "performer": [{"reference": patient_ref}],
-        "effectiveDateTime": to_utc_iso(recorded),
-        "valueInteger": getattr(session, f"{when}_{measure}"),
-        "partOf": [{"reference": procedure_ref}],
-        "component": [
-            {
-                "code": {
-                    "coding": [
-                        {
-                            "system": SELF_RATING,
-                            "code": "timing",
-                            "display": "Rated before or after the massage",
-                        }
-                    ]
-                },
-                "valueCodeableConcept": {"coding": [timing], "text": TIMING[when]},
-            }
-        ],
-    }
-
-
-def _procedure(
-    session: MassageSession, therapist: Therapist | None, patient_ref: str, base_url: str
-) -> dict[str, Any]:
-    procedure: dict[str, Any] = {
-        "resourceType": "Procedure",
-        "identifier": [{"system": f"{base_url}/api/v1/sessions", "value": str(session.id)}],
-        "status": "completed",
-        "code": {"coding": [MASSAGE], "text": "Massage therapy"},
-        "subject": {"reference": patient_ref},
-        "performedDateTime": to_utc_iso(session.started_at),
-    }
-    if therapist is not None:
-        procedure["performer"] = [{"actor": {"display": therapist.name}}]
-    sites = [
-        {"coding": [{"system": SNOMED, "code": code, "display": display}], "text": display}
-        for area in session.areas or ()
-        for code, display in BODY_SITES.get(area, ())
-    ]
-    if sites:
-        procedure["bodySite"] = sites
-    return procedure
-
-
-def fhir_bundle(patient: User, base_url: str, *, now: datetime | None = None) -> dict[str, Any]:
-    """The patient's sessions and ratings as a FHIR R4 Bundle of type collection."""
-    base_url = base_url.rstrip("/")
-    patient_ref = _urn(base_url, "users", patient.id)
-    entries = [
-        {
-            "fullUrl": patient_ref,
-            "resource": {
-                "resourceType": "Patient",
-                "identifier": [{"system": f"{base_url}/users", "value": str(patient.id)}],
-                "name": [{"text": patient.display_name}],
-                "telecom": [{"system": "email", "value": patient.email}],
-            },
-        }
-    ]
-    therapists = _therapists(patient)
-    for s in _sessions(patient):
-        procedure_ref = _urn(base_url, "sessions", s.id)
-        therapist = therapists.get(s.therapist_id)
-        entries.append(
-            {"fullUrl": procedure_ref, "resource": _procedure(s, therapist, patient_ref, base_url)}
-        )
-        for when in WHENS:
-            for m in MEASURES:
-                if getattr(s, f"{when}_{m}") is None:
-                    continue
-                entries.append(
-                    {
-                        "fullUrl": _urn(base_url, "sessions", s.id, when, m),
-                        "resource": _observation(s, when, m, patient_ref, procedure_ref),
-                    }
-                )
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "timestamp": to_utc_iso(now or utcnow()),
-        "entry": entries,
-    }
-
-
-# Everything stored
-
-
-def _row(obj: Any, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Every stored column of a row (so a column added later is exported too), times as ISO
-    UTC with Z like the API."""
-    out = {}
-    for column in obj.__table__.columns:
-        if column.key in exclude:
-            continue
-        value = getattr(obj, column.key)
-        out[column.key] = to_utc_iso(value) if isinstance(value, datetime) else value
-    return out
-
-
-def _person(user: User) -> dict[str, Any]:
-    return {"id": user.id, "display_name": user.display_name}
-
-
-def all_json(patient: User, *, now: datetime | None = None) -> dict[str, Any]:
-    """Everything stored about the account. Left out: the password hash, invite token
-    hashes and push encryption keys (secrets, not data about the person), and the other
-    side of a share beyond their id and name (their data, not this account's)."""
-    shares = db.session.scalars(
-        select(CareShare)
-        .where(or_(CareShare.patient_id == patient.id, CareShare.caregiver_id == patient.id))
-        .order_by(CareShare.created_at, CareShare.id)
-        .options(selectinload(CareShare.patient), selectinload(CareShare.caregiver))
-    )
-
-    def rows(model, column, **kwargs) -> list[dict[str, Any]]:
-        query = select(model).where(column == patient.id).order_by(model.id)
-        return [_row(r, **kwargs) for r in db.session.scalars(query)]
-
-    return {
-        "exported_at": to_utc_iso(now or utcnow()),
-        "user": _row(patient, exclude=("password_hash",)),
-        "sessions": rows(MassageSession, MassageSession.patient_id),
-        "therapists": rows(Therapist, Therapist.patient_id),
-        "shares": [
-            {
-                "id": s.id,
-                "patient": _person(s.patient),
-                "caregiver": _person(s.caregiver),
-                "scopes": s.scopes,
-                "created_at": to_utc_iso(s.created_at),
-            }
-            for s in shares
-        ],
-        "invites": rows(Invite, Invite.patient_id, exclude=("token_hash",)),
-        "push_subscriptions": rows(
-            PushSubscription, PushSubscription.user_id, exclude=("p256dh", "auth")
-        ),
-        "deliveries": rows(Delivery, Delivery.user_id),
-    }
-
-
-# The clinician's report (PDF)
+from pnapp.models import MassageSession, User
+from pnapp.timeutil import local_date
 
 FOOTER = _l("pnapp records how the person felt; it does not diagnose.")
 INK = (30, 30, 30)
@@ -490,12 +192,12 @@ def _charts_section(pdf: _Report, sessions: list[MassageSession], tz: str) -> No
         if not sessions:
             pdf.para(gettext("No sessions in these weeks."))
             continue
-        _chart(pdf, sessions, measure, tz)
+        _chart(pdf, session_points(sessions, measure, tz), tz)
 
 
-def _chart(pdf: _Report, sessions: list[MassageSession], measure: str, tz: str) -> None:
-    """Each session as a line from its before rating (open circle) to its after rating
-    (filled circle) on the 0-10 scale, oldest on the left: the SVG chart, on paper."""
+def _chart(pdf: _Report, points: list[Point], tz: str) -> None:
+    """The page's SVG chart, on paper: each session as a line from its before rating (open
+    circle) to its after rating (filled circle) on the 0-10 scale, oldest on the left."""
     left, top = pdf.l_margin + 8, pdf.get_y() + 2
     width, height = pdf.epw - 10, 40
 
@@ -509,26 +211,24 @@ def _chart(pdf: _Report, sessions: list[MassageSession], measure: str, tz: str) 
         pdf.line(left, y(value), left + width, y(value))
         pdf.set_text_color(*MUTED)
         pdf.text(left - 5, y(value) + 1, str(value))
-    n = len(sessions)
+    n = len(points)
     step = width / n
     radius = max(0.45, min(1.3, step / 3))
-    for i, s in enumerate(sessions):
+    for i, p in enumerate(points):
         x = left + step * (i + 0.5)
-        before, after = getattr(s, f"before_{measure}"), getattr(s, f"after_{measure}")
-        if after is not None:
-            kind = "better" if after < before else "worse" if after > before else "same"
-            pdf.set_draw_color(*CHANGE_COLOURS[kind])
+        if p.after is not None:
+            pdf.set_draw_color(*CHANGE_COLOURS[p.change])
             pdf.set_line_width(0.5)
-            pdf.line(x, y(before), x, y(after))
+            pdf.line(x, y(p.before), x, y(p.after))
             pdf.set_line_width(0.2)
             pdf.set_fill_color(*INK)
             pdf.set_draw_color(*INK)
-            pdf.dot(x, y(after), radius, "F")
+            pdf.dot(x, y(p.after), radius, "F")
         pdf.set_draw_color(*INK)
         pdf.set_fill_color(255, 255, 255)
-        pdf.dot(x, y(before), radius, "DF")
+        pdf.dot(x, y(p.before), radius, "DF")
     pdf.set_text_color(*MUTED)
-    first, last = sessions[0].started_at, sessions[-1].started_at
+    first, last = points[0].when, points[-1].when
     pdf.text(left, top + height + 5, latin1(local_time(first, tz, "date")))
     if n > 1:
         label = latin1(local_time(last, tz, "date"))
@@ -632,7 +332,7 @@ def _helps_section(
     pdf.para(gettext("Adjuncts: %(list)s.", list=_counts(adjuncts, ADJUNCTS)))
     pdf.para(gettext("Areas massaged: %(list)s.", list=_counts(areas, AREAS)))
 
-    therapists = _therapists(patient)
+    therapists = patient_therapists(patient)
     by_therapist: dict[int | None, list[MassageSession]] = {}
     for s in sessions:
         by_therapist.setdefault(s.therapist_id, []).append(s)

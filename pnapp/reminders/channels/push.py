@@ -1,4 +1,4 @@
-"""One Web Push message: encrypt, sign, send, and map the answer to what to do next.
+"""The Web Push channel: VAPID keys, which endpoints we may send to, and one message sent.
 
 PLATFORM.md: 201/200/202 sent; 404/410 the subscription is dead; 429 wait Retry-After;
 5xx and time-outs retry with backoff; 400/401/403/413 are our configuration or our bug:
@@ -14,6 +14,8 @@ import logging
 import os
 import re
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,18 +32,12 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import create_connection
 
+from pnapp.reminders.channels import TransportError
+
 log = logging.getLogger(__name__)
 
 # (connect, read) seconds: a slow push service must not hold a sender, or a request, long.
 TIMEOUT_S = (5, 5)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    result: str  # "sent" | "gone" | "retry" | "error"
-    status: int | None = None
-    retry_after: float | None = None
-    detail: str = ""
 
 
 # Keys
@@ -143,10 +139,6 @@ def normalize_endpoint(endpoint: str, allowed_hosts: str) -> str | None:
             return None
     netloc = host if port is None else f"{host}:{port}"
     return urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
-
-
-def allowed_endpoint(endpoint: str, allowed_hosts: str) -> bool:
-    return normalize_endpoint(endpoint, allowed_hosts) is not None
 
 
 def allowed_ips(allowed_hosts: str) -> frozenset[ipaddress.IPv4Address | ipaddress.IPv6Address]:
@@ -251,13 +243,11 @@ def _guarded_adapter(pool_size: int, listed_ips: frozenset) -> requests.adapters
     return Adapter(pool_connections=pool_size, pool_maxsize=pool_size)
 
 
-def http_session(pool_size: int = 16, allowed_hosts: str | None = None) -> requests.Session:
+def http_session(pool_size: int, allowed_hosts: str) -> requests.Session:
     """A shared HTTP session for push services: kept-alive connections, every connection
     checked by the guard above, no redirects followed (a push service never redirects;
     following one could be made to reach elsewhere), and no proxy or .netrc from the
     environment (a proxy would connect on our behalf where the guard cannot see)."""
-    if allowed_hosts is None:
-        allowed_hosts = current_app.config["PUSH_ALLOWED_HOSTS"]
     session = requests.Session()
     session.max_redirects = 0
     session.trust_env = False
@@ -267,45 +257,63 @@ def http_session(pool_size: int = 16, allowed_hosts: str | None = None) -> reque
     return session
 
 
+@dataclass(frozen=True)
+class Connection:
+    """What the messages of one pass share, so sending threads need no app context."""
+
+    vapid: Vapid
+    subject: str
+    session: requests.Session
+
+
+@contextmanager
+def connect(pool_size: int = 16) -> Iterator[Connection]:
+    """The key, the subject and `pool_size` kept-alive connections, closed afterwards."""
+    config = current_app.config
+    session = http_session(pool_size, config["PUSH_ALLOWED_HOSTS"])
+    try:
+        yield Connection(load_vapid(current_app), config["VAPID_SUBJECT"], session)
+    finally:
+        session.close()
+
+
 def send(
+    connection: Connection,
     subscription: dict[str, Any],
     payload: dict[str, Any],
     *,
-    vapid: Vapid,
-    subject: str,
     ttl: int,
     topic: str,
-    session: requests.Session,
     urgency: str = "normal",
     timeout: float | tuple[float, float] | None = None,
-) -> Outcome:
-    """Send one message and say what happened."""
+) -> None:
+    """Send one message, or raise TransportError saying whether trying again can help."""
     try:
-        response = webpush(
+        webpush(
             subscription,
             data=json.dumps(payload, separators=(",", ":")),
-            vapid_private_key=vapid,
-            vapid_claims={"sub": subject},  # fresh each call: pywebpush writes aud and exp in
+            vapid_private_key=connection.vapid,
+            # fresh each call: pywebpush writes aud and exp in
+            vapid_claims={"sub": connection.subject},
             ttl=ttl,
             headers={"Topic": topic, "Urgency": urgency},
             timeout=timeout or TIMEOUT_S,
-            requests_session=session,
+            requests_session=connection.session,
         )
-        return Outcome("sent", response.status_code)
     except WebPushException as err:
-        return _from_status(
+        raise _from_status(
             err.response.status_code if err.response is not None else None, err.response
-        )
-    except requests.TooManyRedirects:
-        return Outcome("error", detail="the push service answered with a redirect")
+        ) from err
+    except requests.TooManyRedirects as err:
+        raise TransportError("the push service answered with a redirect", permanent=True) from err
     except requests.ConnectionError as err:
         if _refused_peer(err):
-            return Outcome("error", detail="refused address")
-        return Outcome("retry", detail=type(err).__name__)
+            raise TransportError("refused address", permanent=True) from err
+        raise TransportError(type(err).__name__, permanent=False) from err
     except requests.Timeout as err:
-        return Outcome("retry", detail=type(err).__name__)
+        raise TransportError(type(err).__name__, permanent=False) from err
     except requests.RequestException as err:
-        return Outcome("error", detail=type(err).__name__)
+        raise TransportError(type(err).__name__, permanent=True) from err
 
 
 def _refused_peer(err: requests.ConnectionError) -> bool:
@@ -313,15 +321,15 @@ def _refused_peer(err: requests.ConnectionError) -> bool:
     return isinstance(getattr(reason, "reason", reason), BlockedAddressError)
 
 
-def _from_status(status: int | None, response: requests.Response | None) -> Outcome:
+def _from_status(status: int | None, response: requests.Response | None) -> TransportError:
     if status in (404, 410):
-        return Outcome("gone", status)
+        return TransportError(str(status), permanent=True, gone=True, status=status)
     if status == 429 or (status is not None and status >= 500):
         retry_after = _retry_after(response)
-        return Outcome("retry", status, retry_after)
+        return TransportError(str(status), permanent=False, retry_after=retry_after, status=status)
     if status in (400, 401, 403):
         log.error("push service refused our request (%s): check the VAPID key and subject", status)
-    return Outcome("error", status, detail=f"HTTP {status}")
+    return TransportError(f"HTTP {status}", permanent=True, status=status)
 
 
 def _retry_after(response: requests.Response | None) -> float | None:
@@ -329,7 +337,3 @@ def _retry_after(response: requests.Response | None) -> float | None:
     if value and value.strip().isdigit():
         return float(value)
     return None
-
-
-def vapid_subject() -> str:
-    return current_app.config["VAPID_SUBJECT"]

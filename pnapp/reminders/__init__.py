@@ -1,0 +1,63 @@
+"""send_due_reminders(now): the whole reminder job, called by the scheduler, the CLI and the
+tests alike.
+
+Exactly once is the database's job (PLATFORM.md): a Delivery row per (person, kind, period)
+with a unique constraint is written before anything is sent (planning.py), and each pass
+claims the rows it sends with a conditional UPDATE (FOR UPDATE SKIP LOCKED on PostgreSQL),
+so several scheduler processes, retries and restarts never send a reminder twice on their
+own (delivery.py). A process killed between claiming and recording leaves its rows in
+`sending`; once their lease runs out another pass sends them again (the push Topic
+collapses the rare repeat). Messages leave through the small transports in channels/.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pnapp.reminders.delivery import IN_FLIGHT, SEND_BATCH, send_pending, send_test
+from pnapp.reminders.planning import (
+    AFTER_NUDGE,
+    BATCH,
+    MISSED_WEEK,
+    TTL,
+    WEEKLY,
+    payload,
+    plan_after_nudges,
+    plan_missed_weeks,
+    plan_weekly,
+)
+
+__all__ = [
+    "AFTER_NUDGE",
+    "BATCH",
+    "IN_FLIGHT",
+    "MISSED_WEEK",
+    "SEND_BATCH",
+    "TTL",
+    "WEEKLY",
+    "Report",
+    "payload",
+    "send_due_reminders",
+    "send_test",
+]
+
+
+@dataclass
+class Report:
+    planned: int = 0
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    gone: int = 0
+    subscriptions_removed: int = 0
+    outcomes: dict = field(default_factory=lambda: defaultdict(int))
+
+
+def send_due_reminders(now: datetime) -> Report:
+    """Plan what is due at `now`, then send everything claimable."""
+    report = Report()
+    report.planned = plan_weekly(now) + plan_after_nudges(now) + plan_missed_weeks(now)
+    send_pending(now, report)
+    return report

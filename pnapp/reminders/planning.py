@@ -1,0 +1,313 @@
+"""Planning: what is due at `now`, and for whom, written as Delivery rows before anything is
+sent. Weekly reminders for patients, a nudge to rate a session afterwards, and caregiver
+alerts about a missed week; the unique (user, kind, period) constraint drops a row another
+scheduler wrote first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import String, and_, cast, exists, literal, select, text, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.orm import selectinload
+
+from pnapp.extensions import db
+from pnapp.i18n import N_, in_language, user_language
+from pnapp.models import CareShare, Delivery, MassageSession, PushSubscription, User
+from pnapp.timeutil import (
+    iso_week_label,
+    local_date,
+    local_midnight,
+    next_weekly,
+    week_bounds,
+    week_start,
+)
+
+WEEKLY = "weekly"
+AFTER_NUDGE = "after_nudge"
+MISSED_WEEK = "caregiver_missed_week"
+# Caregivers hear about a missed week on Monday morning in the patient's zone, not at midnight.
+MISSED_WEEK_ALERT_HOUR = 9
+
+# A weekly reminder found more than this late (scheduler down, zone changed) is skipped
+# rather than sent at an odd hour.
+LATE_LIMIT = timedelta(hours=6)
+BATCH = 500
+TTL = {WEEKLY: 12 * 3600, AFTER_NUDGE: 6 * 3600, MISSED_WEEK: 12 * 3600}
+TEXT = {
+    WEEKLY: N_("Time for your weekly massage check-in"),
+    AFTER_NUDGE: N_("How do you feel after your massage? Tap to rate."),
+    MISSED_WEEK: N_("%(name)s has no session recorded for last week."),
+    "test": N_("This is a test reminder from pnapp."),
+}
+
+
+def payload(kind: str, *, tag: str, path: str, language: str, **values) -> dict:
+    """Declarative Web Push (Safari 18.4+); other browsers hand it to the service worker.
+    Generic words only, in the person's language: it shows on lock screens."""
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    body = in_language(language, TEXT[kind])
+    return {
+        "web_push": 8030,
+        "notification": {
+            "title": "pnapp",
+            "body": body % values if values else body,
+            "navigate": f"{base}{path}",
+            "tag": tag,
+            "lang": language,
+        },
+    }
+
+
+def plan_weekly(now: datetime) -> int:
+    """Weekly reminders for patients whose reminder time has come.
+
+    1. Take due patients (next_reminder_at <= now), locking them on PostgreSQL so that a
+       concurrent scheduler takes others.
+    2. Move each one's next_reminder_at to next week's instant.
+    3. Write a Delivery for those whose week's goal is not met, who have a device, and whose
+       reminder is not stale; the unique constraint drops any duplicate.
+    """
+    planned = 0
+    while True:
+        # Plain rows, not User objects: a few columns, and one bulk UPDATE below instead of
+        # the unit of work's bookkeeping for every user.
+        users = db.session.execute(
+            select(
+                User.id,
+                User.timezone,
+                User.weekly_goal,
+                User.reminder_weekday,
+                User.reminder_time,
+                User.next_reminder_at,
+                User.language,
+                User.browser_language,
+            )
+            .where(User.reminder_enabled, User.next_reminder_at <= now)
+            .order_by(User.next_reminder_at)
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not users:
+            db.session.commit()
+            return planned
+        met = _goal_met(users)
+        with_devices = set(
+            db.session.scalars(
+                select(PushSubscription.user_id)
+                .where(PushSubscription.user_id.in_([u.id for u in users]))
+                .distinct()
+            )
+        )
+        rows, moves = [], []
+        for user in users:
+            due = user.next_reminder_at
+            moves.append(
+                {
+                    "id": user.id,
+                    "next_reminder_at": next_weekly(
+                        now, user.timezone, user.reminder_weekday, user.reminder_time
+                    ),
+                }
+            )
+            if now - due > LATE_LIMIT or user.id in met or user.id not in with_devices:
+                continue
+            week = iso_week_label(local_date(due, user.timezone))
+            rows.append(
+                _delivery(
+                    user.id,
+                    WEEKLY,
+                    week,
+                    due,
+                    payload(
+                        WEEKLY,
+                        tag=f"weekly-{week.replace('-', '')}",
+                        path="/sessions/new",
+                        language=user_language(user),
+                    ),
+                )
+            )
+        db.session.execute(update(User), moves)
+        planned += _insert_new(rows)
+        db.session.commit()
+
+
+def _goal_met(users: list) -> set[int]:
+    """Ids of the users who already met the goal of the week their reminder falls in."""
+    bounds = {u.id: week_bounds(u.next_reminder_at, u.timezone) for u in users}
+    earliest = min(start for start, _ in bounds.values())
+    latest = max(end for _, end in bounds.values())
+    counts: dict[int, int] = defaultdict(int)
+    for patient_id, started in db.session.execute(
+        select(MassageSession.patient_id, MassageSession.started_at).where(
+            MassageSession.patient_id.in_(bounds),
+            MassageSession.started_at >= earliest,
+            MassageSession.started_at < latest,
+        )
+    ):
+        start, end = bounds[patient_id]
+        if start <= started < end:
+            counts[patient_id] += 1
+    return {u.id for u in users if counts[u.id] >= u.weekly_goal}
+
+
+def plan_after_nudges(now: datetime, after: timedelta | None = None) -> int:
+    """One nudge per session still without after ratings some hours after it started."""
+    after = after or timedelta(hours=current_app.config["AFTER_NUDGE_HOURS"])
+    period = literal("session-") + cast(MassageSession.id, String)
+    found = db.session.execute(
+        select(
+            MassageSession.id,
+            MassageSession.patient_id,
+            MassageSession.started_at,
+            User.language,
+            User.browser_language,
+        )
+        .join(User, User.id == MassageSession.patient_id)
+        .where(
+            User.reminder_enabled,  # reminders off means no nudges either
+            MassageSession.after_pain.is_(None),
+            MassageSession.started_at <= now - after,
+            MassageSession.started_at > now - after - timedelta(hours=18),
+            exists().where(PushSubscription.user_id == MassageSession.patient_id),
+            ~exists().where(
+                and_(
+                    Delivery.user_id == MassageSession.patient_id,
+                    Delivery.kind == AFTER_NUDGE,
+                    Delivery.period == period,
+                )
+            ),
+        )
+    ).all()
+    rows = [
+        _delivery(
+            row.patient_id,
+            AFTER_NUDGE,
+            f"session-{row.id}",
+            row.started_at + after,
+            payload(
+                AFTER_NUDGE,
+                tag=f"after-{row.id}",
+                path=f"/sessions/{row.id}",
+                language=user_language(row),
+            ),
+        )
+        for row in found
+    ]
+    planned = _insert_new(rows)
+    db.session.commit()
+    return planned
+
+
+def plan_missed_weeks(now: datetime) -> int:
+    """Tell caregivers holding the `alerts` scope when a patient's week ended with the goal
+    not met: once per caregiver, patient and week, on Monday morning in the patient's zone."""
+    shares = db.session.scalars(
+        select(CareShare)
+        .where(exists().where(PushSubscription.user_id == CareShare.caregiver_id))
+        .options(selectinload(CareShare.patient), selectinload(CareShare.caregiver))
+    ).all()
+    due = []
+    for share in shares:
+        if not share.has("alerts"):
+            continue
+        patient = share.patient
+        this_monday = week_start(local_date(now, patient.timezone))
+        week_began = local_midnight(this_monday - timedelta(weeks=1), patient.timezone)
+        week_ended = local_midnight(this_monday, patient.timezone)
+        alert_at = week_ended + timedelta(hours=MISSED_WEEK_ALERT_HOUR)
+        # Only a week the share saw end, at a sensible hour.
+        if not (alert_at <= now <= alert_at + LATE_LIMIT) or share.created_at > week_ended:
+            continue
+        due.append((share, week_began, week_ended, alert_at))
+    if not due:
+        return 0
+    counts: dict[int, int] = defaultdict(int)
+    for patient_id, started in db.session.execute(
+        select(MassageSession.patient_id, MassageSession.started_at).where(
+            MassageSession.patient_id.in_({s.patient_id for s, *_ in due}),
+            MassageSession.started_at >= min(b for _, b, _, _ in due),
+            MassageSession.started_at < max(e for _, _, e, _ in due),
+        )
+    ):
+        for share, began, ended, _ in due:
+            if share.patient_id == patient_id and began <= started < ended:
+                counts[share.id] += 1
+    rows = []
+    for share, began, _, alert_at in due:
+        if counts[share.id] >= share.patient.weekly_goal:
+            continue
+        week = iso_week_label(local_date(began, share.patient.timezone))
+        name = share.patient.display_name
+        rows.append(
+            _delivery(
+                share.caregiver_id,
+                MISSED_WEEK,
+                f"{share.patient_id}:{week}",
+                alert_at,
+                payload(
+                    MISSED_WEEK,
+                    tag=f"missed-{share.patient_id}-{week.replace('-', '')}",
+                    path=f"/care/{share.patient_id}",
+                    language=user_language(share.caregiver),
+                    name=name,
+                ),
+            )
+        )
+    planned = _insert_new(rows)
+    db.session.commit()
+    return planned
+
+
+def _delivery(user_id: int, kind: str, period: str, due: datetime, body: dict) -> dict:
+    return {
+        "user_id": user_id,
+        "kind": kind,
+        "period": period,
+        "state": "pending",
+        "attempts": 0,
+        "due_at": due,
+        "next_attempt_at": due,
+        "payload": body,
+    }
+
+
+def _insert_new(rows: list[dict]) -> int:
+    """INSERT ... ON CONFLICT DO NOTHING: a row another scheduler wrote first is kept."""
+    if not rows:
+        return 0
+    if db.engine.dialect.name == "postgresql":
+        return _insert_new_postgresql(rows)
+    stmt = sqlite.insert(Delivery).on_conflict_do_nothing(
+        index_elements=["user_id", "kind", "period"]
+    )
+    return len(db.session.execute(stmt.returning(Delivery.id), rows).all())
+
+
+# A batch as one array per column of _delivery's rows: psycopg would otherwise rewrite a
+# multi-row VALUES statement with thousands of placeholders for every batch, which cost more
+# than the insert itself.
+_INSERT_POSTGRESQL = text(
+    """
+    INSERT INTO deliveries
+        (user_id, kind, period, state, attempts, due_at, next_attempt_at, payload, created_at)
+    SELECT batch.*, now()
+    FROM unnest(
+        CAST(:user_id AS integer[]), CAST(:kind AS text[]), CAST(:period AS text[]),
+        CAST(:state AS text[]), CAST(:attempts AS integer[]), CAST(:due_at AS timestamptz[]),
+        CAST(:next_attempt_at AS timestamptz[]), CAST(:payload AS json[])
+    ) AS batch
+    ON CONFLICT (user_id, kind, period) DO NOTHING
+    RETURNING id
+    """
+)
+
+
+def _insert_new_postgresql(rows: list[dict]) -> int:
+    arrays = {key: [row[key] for row in rows] for key in rows[0]}
+    arrays["payload"] = [json.dumps(p) for p in arrays["payload"]]
+    return len(db.session.execute(_INSERT_POSTGRESQL, arrays).all())
