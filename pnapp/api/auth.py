@@ -8,7 +8,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 
-from pnapp.api import ERROR, PREFIX, login_required
+from pnapp.api import ERROR, PREFIX, requires
 from pnapp.errors import ApiError
 from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, limiter
 from pnapp.i18n import N_, note_browser_language
@@ -97,28 +97,24 @@ def logout():
 
 
 @bp.post("/auth/logout-everywhere")
-@login_required
+@requires()
 @bp.response(204)
-@bp.alt_response(401, schema=ERROR)
 def logout_everywhere():
     """End every login of this account, this one included."""
     end_session(everywhere=True)
 
 
 @bp.get("/auth/logins")
-@login_required
+@requires()
 @bp.response(200, LoginListSchema)
-@bp.alt_response(401, schema=ERROR)
 def logins():
     """Where this account is logged in, most recently seen first."""
     return {"items": Login.of(current_user)}
 
 
 @bp.delete("/auth/logins/<int:login_id>")
-@login_required
+@requires()
 @bp.response(204)
-@bp.alt_response(401, schema=ERROR)
-@bp.alt_response(404, schema=ERROR)
 def end_login(login_id: int):
     """End one login at once (this device's own too)."""
     found = next((x for x in Login.of(current_user) if x.id == login_id), None)
@@ -132,11 +128,10 @@ def end_login(login_id: int):
 
 
 @bp.post("/auth/password")
-@login_required
+@requires()
 @limiter.limit(LOGIN_LIMIT)
 @bp.arguments(PasswordChangeSchema)
 @bp.response(204)
-@bp.alt_response(401, schema=ERROR)
 @bp.alt_response(403, schema=ERROR, description="Wrong current password")
 @bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
 def change_password(data):
@@ -158,17 +153,15 @@ def csrf_token():
 
 @bp.route("/me")
 class Me(MethodView):
-    decorators = [login_required]
+    decorators = [requires()]
 
     @bp.response(200, UserSchema)
-    @bp.alt_response(401, schema=ERROR)
     def get(self):
         """The logged-in user."""
         return current_user
 
     @bp.arguments(MePatchSchema, required=False)
     @bp.response(200, UserSchema)
-    @bp.alt_response(401, schema=ERROR)
     def patch(self, data):
         """Change the name, time zone, weekly goal or reminder."""
         current_user.update(data)
@@ -176,7 +169,6 @@ class Me(MethodView):
 
     @bp.arguments(PasswordSchema)
     @bp.response(204)
-    @bp.alt_response(401, schema=ERROR)
     @bp.alt_response(403, schema=ERROR, description="Wrong password")
     @bp.alt_response(429, schema=ERROR, description="Too many wrong passwords; see Retry-After")
     def delete(self, data):

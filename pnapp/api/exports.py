@@ -14,7 +14,7 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from pnapp import exports
-from pnapp.api import ERROR, PREFIX, login_required, patient_required
+from pnapp.api import ERROR, PREFIX, requires
 from pnapp.errors import ApiError
 from pnapp.models import CareShare, User
 from pnapp.schemas import MAX_ID, Schema
@@ -73,7 +73,7 @@ def download(body: str | bytes, mimetype: str, patient: User, what: str, ext: st
 
 
 @bp.get("/sessions.csv")
-@login_required
+@requires()
 @bp.arguments(ExportQuerySchema, location="query")
 @bp.response(
     200,
@@ -82,7 +82,6 @@ def download(body: str | bytes, mimetype: str, patient: User, what: str, ext: st
     description="One row per session",
     headers=ATTACHMENT,
 )
-@bp.alt_response(401, schema=ERROR)
 @bp.alt_response(404, schema=ERROR, description="No such patient shares `sessions` with you")
 @bp.alt_response(422, schema=ERROR)
 def sessions_csv(args):
@@ -93,7 +92,7 @@ def sessions_csv(args):
 
 
 @bp.get("/report.pdf")
-@login_required
+@requires()
 @bp.arguments(ReportQuerySchema, location="query")
 @bp.response(
     200,
@@ -102,7 +101,6 @@ def sessions_csv(args):
     description="A one-to-two page report for a clinician",
     headers=ATTACHMENT,
 )
-@bp.alt_response(401, schema=ERROR)
 @bp.alt_response(404, schema=ERROR, description="No such patient shares `sessions` with you")
 @bp.alt_response(422, schema=ERROR)
 def report_pdf(args):
@@ -113,7 +111,7 @@ def report_pdf(args):
 
 
 @bp.get("/fhir")
-@patient_required
+@requires("patient")
 @bp.response(
     200,
     {"type": "object", "description": "A FHIR R4 Bundle of type collection"},
@@ -121,8 +119,6 @@ def report_pdf(args):
     description="One Procedure per session and one Observation per rating",
     headers=ATTACHMENT,
 )
-@bp.alt_response(401, schema=ERROR)
-@bp.alt_response(403, schema=ERROR)
 def fhir():
     """The patient's sessions and ratings as a FHIR R4 Bundle (codes: CLINICAL.md)."""
     # The configured address, not the Host header: a request may claim any host it likes.
@@ -131,7 +127,7 @@ def fhir():
 
 
 @bp.get("/all.json")
-@patient_required
+@requires("patient")
 @bp.response(
     200,
     {"type": "object", "description": "user, sessions, therapists, shares, invites, ..."},
@@ -139,8 +135,6 @@ def fhir():
     description="Everything stored about the account",
     headers=ATTACHMENT,
 )
-@bp.alt_response(401, schema=ERROR)
-@bp.alt_response(403, schema=ERROR)
 def all_json():
     """Everything stored about the account, without password or token hashes."""
     body = json.dumps(exports.all_json(current_user), indent=1)
