@@ -7,17 +7,15 @@ from __future__ import annotations
 import json
 import re
 
-import marshmallow as ma
 from flask import Response, current_app
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
 
 from pnapp import exports
 from pnapp.api import ERROR, PREFIX, requires
 from pnapp.errors import ApiError
 from pnapp.models import CareShare, User
-from pnapp.schemas import MAX_ID, Schema
+from pnapp.schemas import ExportQuerySchema, ReportQuerySchema
 from pnapp.timeutil import local_date, utcnow
 
 bp = Blueprint("api_exports", __name__, url_prefix=f"{PREFIX}/export", description="Exports")
@@ -28,20 +26,6 @@ ATTACHMENT = {
         "schema": {"type": "string"},
     }
 }
-
-
-class ExportQuerySchema(Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    patient_id = fields.Integer(
-        validate=validate.Range(1, MAX_ID),
-        metadata={"description": "A caregiver names the patient; a patient may leave it out."},
-    )
-
-
-class ReportQuerySchema(ExportQuerySchema):
-    weeks = fields.Integer(load_default=12, validate=validate.Range(1, 104))
 
 
 def export_subject(patient_id: int | None) -> tuple[User, bool]:
