@@ -28,6 +28,13 @@ ATTACHMENT = {
 }
 
 
+def attachment(schema: dict, content_type: str, description: str):
+    """Documents a download's 200: a file of this type, named in Content-Disposition."""
+    return bp.response(
+        200, schema, content_type=content_type, description=description, headers=ATTACHMENT
+    )
+
+
 def export_subject(patient_id: int | None) -> tuple[User, bool]:
     """Whose export this is, and whether notes may be in it: a patient's own (naming anyone
     else is a 404), or a patient who shares `sessions` with this caregiver (else a 404)."""
@@ -59,13 +66,7 @@ def download(body: str | bytes, mimetype: str, patient: User, what: str, ext: st
 @bp.get("/sessions.csv")
 @requires()
 @bp.arguments(ExportQuerySchema, location="query")
-@bp.response(
-    200,
-    {"type": "string"},
-    content_type="text/csv",
-    description="One row per session",
-    headers=ATTACHMENT,
-)
+@attachment({"type": "string"}, "text/csv", "One row per session")
 @bp.alt_response(404, schema=ERROR, description="No such patient shares `sessions` with you")
 @bp.alt_response(422, schema=ERROR)
 def sessions_csv(args):
@@ -78,12 +79,10 @@ def sessions_csv(args):
 @bp.get("/report.pdf")
 @requires()
 @bp.arguments(ReportQuerySchema, location="query")
-@bp.response(
-    200,
+@attachment(
     {"type": "string", "format": "binary"},
-    content_type="application/pdf",
-    description="A one-to-two page report for a clinician",
-    headers=ATTACHMENT,
+    "application/pdf",
+    "A one-to-two page report for a clinician",
 )
 @bp.alt_response(404, schema=ERROR, description="No such patient shares `sessions` with you")
 @bp.alt_response(422, schema=ERROR)
@@ -96,12 +95,10 @@ def report_pdf(args):
 
 @bp.get("/fhir")
 @requires("patient")
-@bp.response(
-    200,
+@attachment(
     {"type": "object", "description": "A FHIR R4 Bundle of type collection"},
-    content_type="application/fhir+json",
-    description="One Procedure per session and one Observation per rating",
-    headers=ATTACHMENT,
+    "application/fhir+json",
+    "One Procedure per session and one Observation per rating",
 )
 def fhir():
     """The patient's sessions and ratings as a FHIR R4 Bundle (codes: CLINICAL.md)."""
@@ -112,12 +109,10 @@ def fhir():
 
 @bp.get("/all.json")
 @requires("patient")
-@bp.response(
-    200,
+@attachment(
     {"type": "object", "description": "user, sessions, therapists, shares, invites, ..."},
-    content_type="application/json",
-    description="Everything stored about the account",
-    headers=ATTACHMENT,
+    "application/json",
+    "Everything stored about the account",
 )
 def all_json():
     """Everything stored about the account, without password or token hashes."""
