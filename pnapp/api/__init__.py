@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import wraps
+from http import HTTPStatus
 
 from apispec import BasePlugin
 from flask import Flask, render_template, request
@@ -44,6 +45,31 @@ class WriteErrors(BasePlugin):
                 responses.setdefault(413, "REQUEST_ENTITY_TOO_LARGE")
 
 
+class AccessErrors(BasePlugin):
+    """Documents the answers `requires` gives before its view runs: 401, 403 when a role is
+    required, and 404 when the path names a record (another person's is never revealed, and
+    an id out of range names nothing). A view's own note on the same status is kept."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+
+    def operation_helper(self, path=None, operations=None, rule=None, **kwargs):
+        view = self.app.view_functions.get(rule.endpoint)
+        if not hasattr(view, "required_role"):
+            return
+        statuses = [401] + [403] * (view.required_role is not None) + [404] * bool(rule.arguments)
+        for operation in (operations or {}).values():
+            responses = operation.setdefault("responses", {})
+            for status in statuses:
+                responses.setdefault(
+                    status,
+                    {
+                        "description": HTTPStatus(status).phrase,
+                        "content": {"application/json": {"schema": ERROR}},
+                    },
+                )
+
+
 def null_only_when_nullable(converter, field, ret, **kwargs) -> dict:
     """apispec writes a nullable nested schema for OpenAPI 3.0 as `anyOf: [{"type": "object",
     "nullable": true}, {"$ref": ...}]`, whose first branch admits any object at all, `{}`
@@ -65,6 +91,10 @@ def init_app(app: Flask) -> None:
     plugin = WriteErrors()
     plugin.init_spec(api.spec)
     api.spec.plugins.append(plugin)
+    # Before the marshmallow plugin, which turns the error schema into a reference.
+    access = AccessErrors(app)
+    access.init_spec(api.spec)
+    api.spec.plugins.insert(api.spec.plugins.index(api.ma_plugin), access)
     api.ma_plugin.converter.add_attribute_function(null_only_when_nullable)
     for module in (auth, sessions, progress, shares, therapists, push, exports):
         api.register_blueprint(module.bp)
@@ -90,25 +120,27 @@ def init_app(app: Flask) -> None:
             raise ApiError(400, N_("Send JSON with Content-Type: application/json."))
 
 
-def login_required(view):
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
-            raise ApiError(401)
-        return view(*args, **kwargs)
-
-    return wrapper
+ONLY = {
+    "patient": N_("Only a patient can do this."),
+    "caregiver": N_("Only a caregiver can do this."),
+}
 
 
-def patient_required(view):
-    """Only a logged-in patient may use this endpoint (on their own records)."""
+def requires(role: str | None = None):
+    """Only a logged-in user (401), of this role when one is named (403), may use the view.
+    AccessErrors documents both answers from the mark this leaves on the view, and
+    functools.wraps carries the OpenAPI notes of the decorators below it to the wrapper."""
 
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
-            raise ApiError(401)
-        if not current_user.is_patient:
-            raise ApiError(403, N_("Only a patient can do this."))
-        return view(*args, **kwargs)
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.is_authenticated:
+                raise ApiError(401)
+            if role is not None and current_user.role != role:
+                raise ApiError(403, ONLY[role])
+            return view(*args, **kwargs)
 
-    return wrapper
+        wrapper.required_role = role
+        return wrapper
+
+    return decorator

@@ -8,7 +8,7 @@ from flask_login import current_user, logout_user
 from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 
-from pnapp.api import ERROR, PREFIX, login_required
+from pnapp.api import ERROR, PREFIX, requires
 from pnapp.auth import (
     BAD_LOGIN,
     change_own_password,
@@ -71,28 +71,24 @@ def logout():
 
 
 @bp.post("/auth/logout-everywhere")
-@login_required
+@requires()
 @bp.response(204)
-@bp.alt_response(401, schema=ERROR)
 def logout_everywhere():
     """End every login of this account, this one included."""
     end_session(everywhere=True)
 
 
 @bp.get("/auth/logins")
-@login_required
+@requires()
 @bp.response(200, LoginListSchema)
-@bp.alt_response(401, schema=ERROR)
 def logins():
     """Where this account is logged in, most recently seen first."""
     return {"items": Login.of(current_user)}
 
 
 @bp.delete("/auth/logins/<int:login_id>")
-@login_required
+@requires()
 @bp.response(204)
-@bp.alt_response(401, schema=ERROR)
-@bp.alt_response(404, schema=ERROR)
 def end_login(login_id: int):
     """End one login at once (this device's own too)."""
     found = next((x for x in Login.of(current_user) if x.id == login_id), None)
@@ -106,11 +102,10 @@ def end_login(login_id: int):
 
 
 @bp.post("/auth/password")
-@login_required
+@requires()
 @limiter.limit(LOGIN_LIMIT)
 @bp.arguments(PasswordChangeSchema)
 @bp.response(204)
-@bp.alt_response(401, schema=ERROR)
 @bp.alt_response(403, schema=ERROR, description="Wrong current password")
 @bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
 def change_password(data):
@@ -127,17 +122,15 @@ def csrf_token():
 
 @bp.route("/me")
 class Me(MethodView):
-    decorators = [login_required]
+    decorators = [requires()]
 
     @bp.response(200, UserSchema)
-    @bp.alt_response(401, schema=ERROR)
     def get(self):
         """The logged-in user."""
         return current_user
 
     @bp.arguments(MePatchSchema, required=False)
     @bp.response(200, UserSchema)
-    @bp.alt_response(401, schema=ERROR)
     def patch(self, data):
         """Change the name, time zone, weekly goal or reminder."""
         current_user.update(data)
@@ -145,7 +138,6 @@ class Me(MethodView):
 
     @bp.arguments(PasswordSchema)
     @bp.response(204)
-    @bp.alt_response(401, schema=ERROR)
     @bp.alt_response(403, schema=ERROR, description="Wrong password")
     @bp.alt_response(429, schema=ERROR, description="Too many wrong passwords; see Retry-After")
     def delete(self, data):

@@ -7,17 +7,15 @@ from __future__ import annotations
 import json
 import re
 
-import marshmallow as ma
 from flask import Response, current_app
 from flask_login import current_user
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
 
 from pnapp import exports
-from pnapp.api import ERROR, PREFIX, login_required, patient_required
+from pnapp.api import ERROR, PREFIX, requires
 from pnapp.errors import ApiError
 from pnapp.models import CareShare, User
-from pnapp.schemas import MAX_ID, Schema
+from pnapp.schemas import ExportQuerySchema, ReportQuerySchema
 from pnapp.timeutil import local_date, utcnow
 
 bp = Blueprint("api_exports", __name__, url_prefix=f"{PREFIX}/export", description="Exports")
@@ -30,18 +28,11 @@ ATTACHMENT = {
 }
 
 
-class ExportQuerySchema(Schema):
-    class Meta:
-        unknown = ma.EXCLUDE
-
-    patient_id = fields.Integer(
-        validate=validate.Range(1, MAX_ID),
-        metadata={"description": "A caregiver names the patient; a patient may leave it out."},
+def attachment(schema: dict, content_type: str, description: str):
+    """Documents a download's 200: a file of this type, named in Content-Disposition."""
+    return bp.response(
+        200, schema, content_type=content_type, description=description, headers=ATTACHMENT
     )
-
-
-class ReportQuerySchema(ExportQuerySchema):
-    weeks = fields.Integer(load_default=12, validate=validate.Range(1, 104))
 
 
 def export_subject(patient_id: int | None) -> tuple[User, bool]:
@@ -73,16 +64,9 @@ def download(body: str | bytes, mimetype: str, patient: User, what: str, ext: st
 
 
 @bp.get("/sessions.csv")
-@login_required
+@requires()
 @bp.arguments(ExportQuerySchema, location="query")
-@bp.response(
-    200,
-    {"type": "string"},
-    content_type="text/csv",
-    description="One row per session",
-    headers=ATTACHMENT,
-)
-@bp.alt_response(401, schema=ERROR)
+@attachment({"type": "string"}, "text/csv", "One row per session")
 @bp.alt_response(404, schema=ERROR, description="No such patient shares `sessions` with you")
 @bp.alt_response(422, schema=ERROR)
 def sessions_csv(args):
@@ -93,16 +77,13 @@ def sessions_csv(args):
 
 
 @bp.get("/report.pdf")
-@login_required
+@requires()
 @bp.arguments(ReportQuerySchema, location="query")
-@bp.response(
-    200,
+@attachment(
     {"type": "string", "format": "binary"},
-    content_type="application/pdf",
-    description="A one-to-two page report for a clinician",
-    headers=ATTACHMENT,
+    "application/pdf",
+    "A one-to-two page report for a clinician",
 )
-@bp.alt_response(401, schema=ERROR)
 @bp.alt_response(404, schema=ERROR, description="No such patient shares `sessions` with you")
 @bp.alt_response(422, schema=ERROR)
 def report_pdf(args):
@@ -113,16 +94,12 @@ def report_pdf(args):
 
 
 @bp.get("/fhir")
-@patient_required
-@bp.response(
-    200,
+@requires("patient")
+@attachment(
     {"type": "object", "description": "A FHIR R4 Bundle of type collection"},
-    content_type="application/fhir+json",
-    description="One Procedure per session and one Observation per rating",
-    headers=ATTACHMENT,
+    "application/fhir+json",
+    "One Procedure per session and one Observation per rating",
 )
-@bp.alt_response(401, schema=ERROR)
-@bp.alt_response(403, schema=ERROR)
 def fhir():
     """The patient's sessions and ratings as a FHIR R4 Bundle (codes: CLINICAL.md)."""
     # The configured address, not the Host header: a request may claim any host it likes.
@@ -131,16 +108,12 @@ def fhir():
 
 
 @bp.get("/all.json")
-@patient_required
-@bp.response(
-    200,
+@requires("patient")
+@attachment(
     {"type": "object", "description": "user, sessions, therapists, shares, invites, ..."},
-    content_type="application/json",
-    description="Everything stored about the account",
-    headers=ATTACHMENT,
+    "application/json",
+    "Everything stored about the account",
 )
-@bp.alt_response(401, schema=ERROR)
-@bp.alt_response(403, schema=ERROR)
 def all_json():
     """Everything stored about the account, without password or token hashes."""
     body = json.dumps(exports.all_json(current_user), indent=1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from pnapp.api import ERROR, PREFIX, patient_required
+from pnapp.api import PREFIX, requires
 from pnapp.schemas import ProgressQuerySchema, ProgressSchema
 from pnapp.timeutil import utcnow
 
@@ -13,11 +13,9 @@ bp = Blueprint("api_progress", __name__, url_prefix=PREFIX, description="Progres
 
 
 @bp.get("/progress")
-@patient_required
+@requires("patient")
 @bp.arguments(ProgressQuerySchema, location="query")
 @bp.response(200, ProgressSchema)
-@bp.alt_response(401, schema=ERROR)
-@bp.alt_response(403, schema=ERROR)
 def progress(args):
     """Weeks kept and relief over the last `weeks` weeks, in the patient's own zone."""
     return current_user.progress(utcnow(), args["weeks"])

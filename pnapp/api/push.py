@@ -6,7 +6,7 @@ from flask import current_app
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from pnapp.api import ERROR, PREFIX, login_required
+from pnapp.api import ERROR, PREFIX, requires
 from pnapp.errors import ApiError
 from pnapp.extensions import PUSH_TEST_LIMIT, limiter
 from pnapp.i18n import N_, note_browser_language
@@ -31,11 +31,10 @@ def key():
 
 
 @bp.post("/subscriptions")
-@login_required
+@requires()
 @bp.arguments(SubscriptionSchema)
 @bp.response(201, SubscriptionSchema)
 @bp.alt_response(200, schema=SubscriptionSchema, description="Already stored")
-@bp.alt_response(401, schema=ERROR)
 def subscribe(data):
     """Store this browser's push subscription for the logged-in user."""
     endpoint = push.normalize_endpoint(data["endpoint"], current_app.config["PUSH_ALLOWED_HOSTS"])
@@ -48,10 +47,9 @@ def subscribe(data):
 
 
 @bp.delete("/subscriptions")
-@login_required
+@requires()
 @bp.arguments(SubscriptionDeleteSchema)
 @bp.response(204)
-@bp.alt_response(401, schema=ERROR)
 def unsubscribe(data):
     """Forget this browser's subscription."""
     endpoint = push.normalize_endpoint(data["endpoint"], current_app.config["PUSH_ALLOWED_HOSTS"])
@@ -60,9 +58,8 @@ def unsubscribe(data):
 
 @bp.post("/test")
 @limiter.limit(PUSH_TEST_LIMIT)
-@login_required
+@requires()
 @bp.response(202, PushTestSchema)
-@bp.alt_response(401, schema=ERROR)
 @bp.alt_response(429, schema=ERROR, description="Too many tests; see Retry-After")
 def test():
     """Send a test notification to each of the caller's devices."""

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from pnapp.api import ERROR, PREFIX, patient_required
+from pnapp.api import ERROR, PREFIX, requires
 from pnapp.models import MassageSession
 from pnapp.pagination import session_page
 from pnapp.schemas import (
@@ -24,12 +24,10 @@ bp = Blueprint(
 
 @bp.route("")
 class Sessions(MethodView):
-    decorators = [patient_required]
+    decorators = [requires("patient")]
 
     @bp.arguments(SessionQuerySchema, location="query")
     @bp.response(200, SessionPageSchema)
-    @bp.alt_response(401, schema=ERROR)
-    @bp.alt_response(403, schema=ERROR)
     def get(self, args):
         """The patient's sessions, newest first, a page at a time."""
         items, next_cursor = session_page(current_user, **args)
@@ -38,8 +36,6 @@ class Sessions(MethodView):
     @bp.arguments(SessionInSchema)
     @bp.response(201, SessionSchema)
     @bp.alt_response(200, schema=SessionSchema, description="A retry: the stored session")
-    @bp.alt_response(401, schema=ERROR)
-    @bp.alt_response(403, schema=ERROR)
     @bp.alt_response(409, schema=ERROR, description="client_id reused with another body")
     def post(self, data):
         """Record a session. Safe to retry with the same client_id and body."""
@@ -49,21 +45,15 @@ class Sessions(MethodView):
 
 @bp.route("/<int:session_id>")
 class SessionItem(MethodView):
-    decorators = [patient_required]
+    decorators = [requires("patient")]
 
     @bp.response(200, SessionSchema)
-    @bp.alt_response(401, schema=ERROR)
-    @bp.alt_response(403, schema=ERROR)
-    @bp.alt_response(404, schema=ERROR)
     def get(self, session_id):
         """One session."""
         return current_user.own_session(session_id)
 
     @bp.arguments(SessionPatchSchema, required=False)
     @bp.response(200, SessionSchema)
-    @bp.alt_response(401, schema=ERROR)
-    @bp.alt_response(403, schema=ERROR)
-    @bp.alt_response(404, schema=ERROR)
     def patch(self, data, session_id):
         """Change a session; typically to add the after ratings."""
         session = current_user.own_session(session_id)
@@ -71,9 +61,6 @@ class SessionItem(MethodView):
         return session
 
     @bp.response(204)
-    @bp.alt_response(401, schema=ERROR)
-    @bp.alt_response(403, schema=ERROR)
-    @bp.alt_response(404, schema=ERROR)
     def delete(self, session_id):
         """Delete a session."""
         current_user.own_session(session_id).delete()

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from pnapp.api import ERROR, PREFIX, login_required, patient_required
+from pnapp.api import ERROR, PREFIX, requires
 from pnapp.assets import public_url
 from pnapp.errors import ApiError
 from pnapp.extensions import ACCEPT_LIMIT, limiter
@@ -33,27 +31,10 @@ from pnapp.timeutil import utcnow
 bp = Blueprint("api_shares", __name__, url_prefix=PREFIX, description="Caregivers")
 
 
-def caregiver_required(view):
-    """Only a logged-in caregiver may use this endpoint. functools.wraps carries the OpenAPI
-    notes the decorators below it made (body, query, responses) over to the wrapper."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        if not current_user.is_authenticated:
-            raise ApiError(401)
-        if not current_user.is_caregiver:
-            raise ApiError(403, N_("Only a caregiver can do this."))
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 @bp.post("/shares/invites")
-@patient_required
+@requires("patient")
 @bp.arguments(InviteInSchema, required=False)
 @bp.response(201, InviteSchema)
-@bp.alt_response(401, schema=ERROR)
-@bp.alt_response(403, schema=ERROR)
 def invite(data):
     """Make a one-time invitation link for a caregiver."""
     if len(set(data["scopes"])) != len(data["scopes"]):
@@ -66,20 +47,16 @@ def invite(data):
 
 
 @bp.get("/shares/invites")
-@patient_required
+@requires("patient")
 @bp.response(200, PendingInviteListSchema)
-@bp.alt_response(401, schema=ERROR)
-@bp.alt_response(403, schema=ERROR)
 def invites():
     """The patient's invitations that are neither used nor expired."""
     return {"items": Invite.pending(current_user)}
 
 
 @bp.delete("/shares/invites/<int:invite_id>")
-@patient_required
+@requires("patient")
 @bp.response(204)
-@bp.alt_response(401, schema=ERROR)
-@bp.alt_response(403, schema=ERROR)
 @bp.alt_response(404, schema=ERROR, description="Not one of your working invitations")
 def cancel_invite(invite_id):
     """Cancel an invitation: its link stops working at once."""
@@ -88,11 +65,9 @@ def cancel_invite(invite_id):
 
 @bp.post("/shares/accept")
 @limiter.limit(ACCEPT_LIMIT)
-@caregiver_required
+@requires("caregiver")
 @bp.arguments(AcceptSchema)
 @bp.response(201, ShareSchema)
-@bp.alt_response(401, schema=ERROR)
-@bp.alt_response(403, schema=ERROR)
 @bp.alt_response(404, schema=ERROR, description="Unknown token")
 @bp.alt_response(409, schema=ERROR, description="You already share with this patient")
 @bp.alt_response(410, schema=ERROR, description="Expired or already used")
@@ -103,9 +78,8 @@ def accept(data):
 
 
 @bp.get("/shares")
-@login_required
+@requires()
 @bp.response(200, ShareListSchema)
-@bp.alt_response(401, schema=ERROR)
 def shares():
     """A patient's caregivers, or a caregiver's patients."""
     return {"items": CareShare.visible_to(current_user)}
@@ -113,13 +87,11 @@ def shares():
 
 @bp.route("/shares/<int:share_id>")
 class ShareItem(MethodView):
-    decorators = [login_required]
+    decorators = [requires()]
 
     @bp.arguments(SharePatchSchema)
     @bp.response(200, ShareSchema)
-    @bp.alt_response(401, schema=ERROR)
     @bp.alt_response(403, schema=ERROR)
-    @bp.alt_response(404, schema=ERROR)
     def patch(self, data, share_id):
         """Change what a caregiver may see (the patient only)."""
         share = CareShare.of(current_user, share_id)
@@ -131,20 +103,15 @@ class ShareItem(MethodView):
         return share
 
     @bp.response(204)
-    @bp.alt_response(401, schema=ERROR)
-    @bp.alt_response(404, schema=ERROR)
     def delete(self, share_id):
         """End a share; either side may, and access ends at once."""
         CareShare.of(current_user, share_id).end()
 
 
 @bp.get("/patients/<int:patient_id>/progress")
-@caregiver_required
+@requires("caregiver")
 @bp.arguments(ProgressQuerySchema, location="query")
 @bp.response(200, ProgressSchema)
-@bp.alt_response(401, schema=ERROR)
-@bp.alt_response(403, schema=ERROR)
-@bp.alt_response(404, schema=ERROR)
 def patient_progress(args, patient_id):
     """A patient's progress, for a caregiver holding the `progress` scope."""
     share = CareShare.grant(current_user, patient_id, "progress")
@@ -152,12 +119,9 @@ def patient_progress(args, patient_id):
 
 
 @bp.get("/patients/<int:patient_id>/sessions")
-@caregiver_required
+@requires("caregiver")
 @bp.arguments(SessionQuerySchema, location="query")
 @bp.response(200, SessionPageSchema)
-@bp.alt_response(401, schema=ERROR)
-@bp.alt_response(403, schema=ERROR)
-@bp.alt_response(404, schema=ERROR)
 def patient_sessions(args, patient_id):
     """A patient's sessions for a caregiver with `sessions`; notes only with `notes`."""
     share = CareShare.grant(current_user, patient_id, "sessions")

@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from pnapp.api import ERROR, PREFIX, patient_required
+from pnapp.api import PREFIX, requires
 from pnapp.models import Therapist
 from pnapp.schemas import (
     TherapistInSchema,
@@ -22,19 +22,15 @@ bp = Blueprint(
 
 @bp.route("")
 class Therapists(MethodView):
-    decorators = [patient_required]
+    decorators = [requires("patient")]
 
     @bp.response(200, TherapistListSchema)
-    @bp.alt_response(401, schema=ERROR)
-    @bp.alt_response(403, schema=ERROR)
     def get(self):
         """The patient's therapists, with sessions so far and the average pain change."""
         return {"items": Therapist.with_stats(current_user)}
 
     @bp.arguments(TherapistInSchema)
     @bp.response(201, TherapistSchema)
-    @bp.alt_response(401, schema=ERROR)
-    @bp.alt_response(403, schema=ERROR)
     def post(self, data):
         """Add a therapist."""
         return Therapist.create(current_user, data)
@@ -42,21 +38,15 @@ class Therapists(MethodView):
 
 @bp.route("/<int:therapist_id>")
 class TherapistItem(MethodView):
-    decorators = [patient_required]
+    decorators = [requires("patient")]
 
     @bp.response(200, TherapistSchema)
-    @bp.alt_response(401, schema=ERROR)
-    @bp.alt_response(403, schema=ERROR)
-    @bp.alt_response(404, schema=ERROR)
     def get(self, therapist_id):
         """One therapist."""
         return current_user.own_therapist(therapist_id).with_own_stats()
 
     @bp.arguments(TherapistPatchSchema, required=False)
     @bp.response(200, TherapistSchema)
-    @bp.alt_response(401, schema=ERROR)
-    @bp.alt_response(403, schema=ERROR)
-    @bp.alt_response(404, schema=ERROR)
     def patch(self, data, therapist_id):
         """Change a therapist's details."""
         therapist = current_user.own_therapist(therapist_id)
@@ -64,9 +54,6 @@ class TherapistItem(MethodView):
         return therapist.with_own_stats()
 
     @bp.response(204)
-    @bp.alt_response(401, schema=ERROR)
-    @bp.alt_response(403, schema=ERROR)
-    @bp.alt_response(404, schema=ERROR)
     def delete(self, therapist_id):
         """Remove a therapist; their sessions stay, without the link."""
         current_user.own_therapist(therapist_id).delete()

@@ -1,0 +1,128 @@
+"""Accounts: registering, logging in, the user and their settings, passwords, logins."""
+
+from __future__ import annotations
+
+import re
+
+import marshmallow as ma
+from marshmallow import fields, validate, validates
+
+from pnapp.i18n import LANGUAGES, N_
+from pnapp.models import ROLES
+from pnapp.schemas.common import OutDateTime, Schema, StrictBool, StrictInt
+from pnapp.timeutil import is_valid_zone
+
+
+class TimezoneField(fields.String):
+    """An IANA time zone name."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "metadata", {"description": "An IANA time zone name", "example": "America/Toronto"}
+        )
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        name = super()._deserialize(value, attr, data, **kwargs)
+        if not is_valid_zone(name):
+            raise ma.ValidationError(N_("Not a known IANA time zone, e.g. America/Toronto."))
+        return name
+
+
+class ReminderSchema(Schema):
+    enabled = StrictBool()
+    weekday = StrictInt(validate=validate.Range(0, 6), metadata={"description": "0 = Monday"})
+    time = fields.String(
+        metadata={"example": "09:00", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
+    )
+
+    @validates("time")
+    def _time(self, value, **kwargs):
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
+            raise ma.ValidationError(N_("Use 24-hour HH:MM, e.g. 09:00."))
+
+
+LANGUAGE = fields.String(
+    allow_none=True,
+    validate=validate.OneOf(LANGUAGES),
+    metadata={"description": "en, fr-CA or es; null follows the browser's language"},
+)
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    display_name = fields.String()
+    role = fields.String(validate=validate.OneOf(ROLES))
+    timezone = fields.String()
+    language = LANGUAGE
+    weekly_goal = fields.Integer()
+    reminder = fields.Nested(ReminderSchema)
+    created_at = OutDateTime()
+
+
+class UserEnvelope(Schema):
+    user = fields.Nested(UserSchema)
+
+
+def _not_blank(value: str) -> None:
+    if not value.strip():
+        raise ma.ValidationError(N_("Please enter a name."))
+
+
+# Blank first, so an empty name reads "Please enter a name." rather than a length rule.
+DISPLAY_NAME = [_not_blank, validate.Length(max=80)]
+NEW_PASSWORD = fields.String(
+    required=True,
+    load_only=True,
+    validate=validate.Length(min=10, max=1000, error=N_("Use at least 10 characters.")),
+)
+
+
+class RegisterSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    password = NEW_PASSWORD
+    display_name = fields.String(required=True, validate=DISPLAY_NAME)
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    timezone = TimezoneField(required=True)
+    language = LANGUAGE
+
+
+class LoginSchema(Schema):
+    email = fields.String(required=True, validate=validate.Length(max=254))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1000))
+
+
+class CsrfSchema(Schema):
+    csrf_token = fields.String()
+
+
+class LoginItemSchema(Schema):
+    id = fields.Integer()
+    created_at = OutDateTime()
+    last_seen_at = OutDateTime()
+    user_agent = fields.String(allow_none=True)
+    current = fields.Boolean()
+
+
+class LoginListSchema(Schema):
+    items = fields.List(fields.Nested(LoginItemSchema))
+
+
+class MePatchSchema(Schema):
+    display_name = fields.String(validate=DISPLAY_NAME)
+    timezone = TimezoneField()
+    weekly_goal = StrictInt(validate=validate.Range(1, 7))
+    reminder = fields.Nested(ReminderSchema)
+    language = LANGUAGE
+
+
+class PasswordSchema(Schema):
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=1000))
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(
+        required=True, load_only=True, validate=validate.Length(max=1000)
+    )
+    new_password = NEW_PASSWORD
