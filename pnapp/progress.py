@@ -8,9 +8,8 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
+from pnapp.measures import MEASURES
 from pnapp.timeutil import iso_week_label, local_date, week_start
-
-MEASURES = ("pain", "stress", "numbness", "tingling", "weakness")
 
 
 def relief(pairs: Sequence[tuple[int, int]]) -> dict:

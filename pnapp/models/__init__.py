@@ -7,6 +7,7 @@ for the names the app, the tests and the migrations (`pnapp.models.UTCDateTime`)
 
 from __future__ import annotations
 
+from pnapp.measures import MEASURES
 from pnapp.models.accounts import LOCK_AFTER, LOCK_FOR, ROLES, User, locked_error
 from pnapp.models.delivery import MAX_DEVICES, Delivery, PushSubscription
 from pnapp.models.logins import Login
@@ -14,9 +15,7 @@ from pnapp.models.sessions import (
     ADJUNCTS,
     AREAS,
     HEAT_ADJUNCTS,
-    MEASURES,
     RATING_COLUMNS,
-    REQUIRED_MEASURES,
     MassageSession,
     Therapist,
     request_digest,
@@ -35,7 +34,6 @@ __all__ = [
     "MAX_DEVICES",
     "MEASURES",
     "RATING_COLUMNS",
-    "REQUIRED_MEASURES",
     "ROLES",
     "SCOPES",
     "CareShare",

@@ -27,14 +27,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from pnapp.errors import Conflict, Invalid, NotFound
 from pnapp.extensions import db
 from pnapp.i18n import N_
+from pnapp.measures import MEASURES
 from pnapp.models.types import UTCDateTime
 from pnapp.timeutil import utcnow
 
 if TYPE_CHECKING:
     from pnapp.models.accounts import User
 
-MEASURES = ("pain", "stress", "numbness", "tingling", "weakness")
-REQUIRED_MEASURES = ("pain", "stress")
 AREAS = ("feet_lower_legs", "hands_lower_arms", "whole_body")
 ADJUNCTS = ("heat_towels", "cold_towels", "hot_tub", "sauna")
 HEAT_ADJUNCTS = ("heat_towels", "hot_tub", "sauna")

@@ -11,7 +11,7 @@ from functools import wraps
 from flask import Flask, redirect, url_for
 from flask_login import current_user, login_required
 
-from pnapp import labels
+from pnapp import labels, measures
 from pnapp.assets import static_url
 
 WEEK_CHOICES = (12, 26, 52)
@@ -52,7 +52,7 @@ def init_app(app: Flask) -> None:
     for module in (auth, home, sessions, progress, settings, care, therapists, guide, pwa, health):
         app.register_blueprint(module.bp)
     # Globals (unlike context) reach imported macros too.
-    app.jinja_env.globals.update(labels=labels, static_url=static_url)
+    app.jinja_env.globals.update(labels=labels, measures=measures, static_url=static_url)
     app.jinja_env.filters["decimal"] = labels.decimal
     app.jinja_env.filters["date_words"] = labels.date_words
 

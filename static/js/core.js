@@ -40,6 +40,9 @@
 
   self.pn = {
     t, tn, announce,
+    // The measures, in order, and those every rating needs (pnapp/measures.py, via <body>).
+    measures: (document.body.dataset.measures || "").split(" ").filter(Boolean),
+    required: (document.body.dataset.required || "").split(" ").filter(Boolean),
     pageUser,
     user: pageUser || localStorage.getItem("pnapp.user"),
     // The device's outbox (outbox.js), or null where ratings cannot be kept on it.

@@ -2,12 +2,11 @@
 (function () {
   "use strict";
 
-  const { t, announce } = self.pn;
-  const MEASURES = ["pain", "stress", "numbness", "tingling", "weakness"];
+  const { t, announce, measures, required } = self.pn;
 
   function ratings(form, prefix) {
     const out = {};
-    for (const m of MEASURES) {
+    for (const m of measures) {
       const checked = form.querySelector(`input[name="${prefix}.${m}"]:checked`);
       if (checked && checked.value !== "") out[m] = Number(checked.value);
     }
@@ -41,7 +40,7 @@
   function missingRatings(form, prefix) {
     clearErrors(form);
     const given = ratings(form, prefix);
-    const missing = ["pain", "stress"].filter((m) => !(m in given));
+    const missing = required.filter((m) => !(m in given));
     let first = null;
     for (const m of missing) {
       const group = showFieldError(form, `${prefix}.${m}`, t("tap_a_number"));
