@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, redirect, url_for
+from flask import Flask, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from pnapp import labels, measures
@@ -28,11 +28,14 @@ def patient_page(view):
     return wrapper
 
 
-def status_of(errors: dict, status: int) -> int:
-    """200 for a clean form; else the error's status (422, or 429 while passwords pause)."""
+def form_page(template: str, errors: dict, status: int = 422, **context):
+    """A page with a form: 200 when clean; with errors, their status (422, or 429 while
+    passwords pause, so a script sees it is being slowed)."""
     if not errors:
-        return 200
-    return 429 if status == 429 else 422
+        status = 200
+    elif status != 429:
+        status = 422
+    return render_template(template, errors=errors, **context), status
 
 
 def init_app(app: Flask) -> None:

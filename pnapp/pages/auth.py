@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     redirect,
-    render_template,
     request,
     url_for,
 )
@@ -23,6 +22,7 @@ from pnapp.forms import load, to_json_shape
 from pnapp.models import (
     User,
 )
+from pnapp.pages import form_page
 from pnapp.schemas import (
     LoginSchema,
     RegisterSchema,
@@ -42,7 +42,7 @@ def login():
     """Log in."""
     if current_user.is_authenticated:
         return redirect(url_for("home.home"))
-    errors, form, status = {}, {}, 200
+    errors, form, status = {}, {}, 422
     if request.method == "POST":
         form = to_json_shape(request.form)
         data, errors = load(LoginSchema(), form)
@@ -56,8 +56,7 @@ def login():
                     start_session(user)
                     return redirect(after_login_url(user))
                 errors = {"_form": [BAD_LOGIN]}
-        status = status if status != 200 else 422 if errors else 200
-    return render_template("auth/login.html", errors=errors, form=form), status
+    return form_page("auth/login.html", errors, status, form=form)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -78,10 +77,7 @@ def register():
             else:
                 start_session(user)
                 return redirect(after_login_url(user))
-    status = 422 if errors else 200
-    return render_template(
-        "auth/register.html", errors=errors, form=form, zones=COMMON_ZONES
-    ), status
+    return form_page("auth/register.html", errors, form=form, zones=COMMON_ZONES)
 
 
 @bp.post("/logout")

@@ -9,6 +9,7 @@ from flask import (
 
 bp = Blueprint("guide", __name__)
 
+
 @bp.get("/guide")
 def guide():
     """Getting the most from massage for neuropathy."""

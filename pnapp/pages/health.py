@@ -12,6 +12,7 @@ from pnapp.extensions import db
 
 bp = Blueprint("health", __name__)
 
+
 @bp.get("/healthz")
 def healthz():
     """Is the app up, and can it reach its database?"""

@@ -14,6 +14,7 @@ from pnapp.timeutil import utcnow
 
 bp = Blueprint("home", __name__)
 
+
 @bp.get("/")
 def home():
     """This week against the goal, and the one next step."""

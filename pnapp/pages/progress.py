@@ -15,6 +15,7 @@ from pnapp.timeutil import utcnow
 
 bp = Blueprint("progress", __name__)
 
+
 @bp.get("/progress")
 @patient_page
 def progress():

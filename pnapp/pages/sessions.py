@@ -28,7 +28,7 @@ from pnapp.models import (
     MEASURES,
     MassageSession,
 )
-from pnapp.pages import patient_page
+from pnapp.pages import form_page, patient_page
 from pnapp.pagination import session_page
 from pnapp.schemas import (
     SessionInSchema,
@@ -62,9 +62,7 @@ def new_session():
             else:
                 flash(gettext("Saved. Enjoy your massage."))
                 return redirect(url_for("sessions.session_detail", session_id=session.id))
-    return render_template(
-        "sessions/new.html", form=form, errors=errors, **choices()
-    ), 422 if errors else 200
+    return form_page("sessions/new.html", errors, form=form, **choices())
 
 
 @bp.route("/sessions/<int:session_id>", methods=["GET", "POST"])
@@ -80,9 +78,7 @@ def session_detail(session_id: int):
             session.update(current_user, data)
             flash(gettext("Saved. Thank you."))
             return redirect(url_for("sessions.session_detail", session_id=session.id))
-    return render_template(
-        "sessions/detail.html", session=session, form=form, errors=errors, heat=HEAT_ADJUNCTS
-    ), 422 if errors else 200
+    return form_page("sessions/detail.html", errors, session=session, form=form, heat=HEAT_ADJUNCTS)
 
 
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
@@ -107,9 +103,7 @@ def edit_session(session_id: int):
             else:
                 flash(gettext("Changes saved."))
                 return redirect(url_for("sessions.session_detail", session_id=session.id))
-    return render_template(
-        "sessions/edit.html", session=session, form=form, errors=errors, **choices()
-    ), 422 if errors else 200
+    return form_page("sessions/edit.html", errors, session=session, form=form, **choices())
 
 
 @bp.route("/sessions/<int:session_id>/delete", methods=["GET", "POST"])

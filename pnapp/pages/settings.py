@@ -8,7 +8,6 @@ from flask import (
     abort,
     flash,
     redirect,
-    render_template,
     request,
     url_for,
 )
@@ -28,7 +27,7 @@ from pnapp.forms import load, to_json_shape
 from pnapp.models import (
     Login,
 )
-from pnapp.pages import status_of
+from pnapp.pages import form_page
 from pnapp.schemas import (
     MePatchSchema,
     PasswordChangeSchema,
@@ -59,13 +58,13 @@ def settings():
             current_user.update(data)
             flash(gettext("Settings saved."))
             return redirect(url_for("settings.settings"))
-    return render_template(
+    return form_page(
         "settings.html",
-        errors=errors,
+        errors,
         common_zones=COMMON_ZONES,
         languages=i18n.NAMES,
         logins=Login.of(current_user),
-    ), 422 if errors else 200
+    )
 
 
 @bp.route("/settings/password", methods=["GET", "POST"])
@@ -83,7 +82,7 @@ def change_password():
             else:
                 flash(gettext("Your password was changed. Other devices were logged out."))
                 return redirect(url_for("settings.settings"))
-    return render_template("settings_password.html", errors=errors), status_of(errors, status)
+    return form_page("settings_password.html", errors, status)
 
 
 @bp.route("/settings/delete", methods=["GET", "POST"])
@@ -104,7 +103,7 @@ def delete_account():
             # Flashed after clear(), so it survives to the next page.
             flash(gettext("Your account and all its data were deleted."))
             return redirect(url_for("home.home"))
-    return render_template("settings_delete.html", errors=errors), status_of(errors, status)
+    return form_page("settings_delete.html", errors, status)
 
 
 @bp.post("/settings/logins/<int:login_id>/end")

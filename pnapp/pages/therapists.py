@@ -23,7 +23,7 @@ from pnapp.models import (
     MassageSession,
     Therapist,
 )
-from pnapp.pages import patient_page
+from pnapp.pages import form_page, patient_page
 from pnapp.schemas import (
     TherapistInSchema,
 )
@@ -93,13 +93,13 @@ def index():
             if back == "new-session":
                 return redirect(url_for("sessions.new_session"))
             return redirect(url_for("therapists.index"))
-    return render_template(
+    return form_page(
         "therapists/index.html",
+        errors,
         therapists=Therapist.with_stats(current_user),
         questions=QUESTIONS,
-        errors=errors,
         form=form,
-    ), 422 if errors else 200
+    )
 
 
 @bp.route("/therapists/<int:therapist_id>", methods=["GET", "POST"])
@@ -119,13 +119,13 @@ def edit(therapist_id: int):
             therapist.update(data)
             flash(gettext("Saved."))
             return redirect(url_for("therapists.index"))
-    return render_template(
+    return form_page(
         "therapists/edit.html",
+        errors,
         therapist=therapist.with_own_stats(),
         questions=QUESTIONS,
-        errors=errors,
         form=form,
-    ), 422 if errors else 200
+    )
 
 
 @bp.get("/therapists/<int:therapist_id>/summary")
