@@ -114,13 +114,13 @@ class Login(db.Model):
 
     @classmethod
     def of(cls, user: User) -> list[Login]:
-        return list(
-            db.session.scalars(
-                select(cls)
-                .where(cls.user_id == user.id)
-                .order_by(cls.last_seen_at.desc(), cls.id.desc())
-            )
+        """This device's login first, then the others, most recently used first."""
+        found = db.session.scalars(
+            select(cls)
+            .where(cls.user_id == user.id)
+            .order_by(cls.last_seen_at.desc(), cls.id.desc())
         )
+        return sorted(found, key=lambda login: not login.current)
 
     @property
     def current(self) -> bool:
