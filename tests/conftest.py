@@ -8,16 +8,17 @@ import os
 import tempfile
 import threading
 from contextlib import contextmanager
+from datetime import datetime
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, insert, text
 
 os.environ.setdefault("PNAPP_INSTANCE_PATH", tempfile.mkdtemp(prefix="pnapp-instance-"))
 
 from pnapp import create_app  # noqa: E402
 from pnapp.config import database_url  # noqa: E402
 from pnapp.extensions import db  # noqa: E402
-from pnapp.models import User  # noqa: E402
+from pnapp.models import PushSubscription, User, accounts  # noqa: E402
 
 DB = os.environ.get("PNAPP_TEST_DB", "sqlite")
 PG_URL = os.environ.get("PNAPP_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -267,3 +268,41 @@ def push_service():
     service = PushService()
     yield service
     service.close()
+
+
+def add_due_patients(app, service, count: int, due: datetime) -> list[int]:
+    """`count` patients whose weekly reminder is due at `due`, each with a phone."""
+    with app.app_context():
+        hashed = accounts._hasher.hash("not used here")
+        ids = list(
+            db.session.scalars(
+                insert(User).returning(User.id),
+                [
+                    {
+                        "email": f"p{i}@example.com",
+                        "password_hash": hashed,
+                        "display_name": f"P{i}",
+                        "role": "patient",
+                        "timezone": "America/Toronto",
+                        "weekly_goal": 1,
+                        "reminder_enabled": True,
+                        "reminder_weekday": 0,
+                        "reminder_time": "09:00",
+                        "next_reminder_at": due,
+                        "created_at": due,
+                    }
+                    for i in range(count)
+                ],
+            )
+        )
+        db.session.execute(
+            insert(PushSubscription),
+            [
+                {"user_id": uid, "failures": 0, "created_at": due}
+                | service.subscriber(f"u{uid}").subscription()["keys"]
+                | {"endpoint": service.subscribers[f"u{uid}"].endpoint}
+                for uid in ids
+            ],
+        )
+        db.session.commit()
+    return ids

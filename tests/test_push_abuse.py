@@ -9,12 +9,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert
 
 from pnapp.extensions import db
-from pnapp.models import MAX_DEVICES, CareShare, Delivery, PushSubscription, User, accounts
+from pnapp.models import MAX_DEVICES, CareShare, Delivery, PushSubscription, User
 from pnapp.reminders import IN_FLIGHT, SEND_BATCH, send_due_reminders
-from tests.conftest import PUSH_HOSTS, Api, share_with
+from tests.conftest import PUSH_HOSTS, Api, add_due_patients, share_with
 from tests.helpers import iso, session_body
 from tests.test_reminders import delivery_states, due_instant, remind_at, run, subscribe
 
@@ -42,45 +41,6 @@ def timed_session_entry(api: Api) -> float:
     return time.monotonic() - started
 
 
-def due_patients(app, service, count: int, due: datetime) -> list[int]:
-    """`count` patients whose weekly reminder is due at `due`, each with a phone."""
-    with app.app_context():
-        hashed = accounts._hasher.hash("not used here")
-        ids = list(
-            db.session.scalars(
-                insert(User).returning(User.id),
-                [
-                    {
-                        "email": f"p{i}@example.com",
-                        "password_hash": hashed,
-                        "display_name": f"P{i}",
-                        "role": "patient",
-                        "timezone": "America/Toronto",
-                        "weekly_goal": 1,
-                        "reminder_enabled": True,
-                        "reminder_weekday": 0,
-                        "reminder_time": "09:00",
-                        "next_reminder_at": due,
-                        "session_epoch": 0,
-                        "created_at": due,
-                    }
-                    for i in range(count)
-                ],
-            )
-        )
-        db.session.execute(
-            insert(PushSubscription),
-            [
-                {"user_id": uid, "failures": 0, "created_at": due}
-                | service.subscriber(f"u{uid}").subscription()["keys"]
-                | {"endpoint": service.subscribers[f"u{uid}"].endpoint}
-                for uid in ids
-            ],
-        )
-        db.session.commit()
-    return ids
-
-
 # A slow push service holds no database lock.
 
 
@@ -104,7 +64,7 @@ def test_a_slow_push_service_does_not_hold_up_entries_while_reminders_go_out(
 ):
     # Enough patients to fill every batch the scheduler keeps on the wire, the first of
     # them with a phone whose push service is slow to answer.
-    first, *others = due_patients(app, push_service, SEND_BATCH * IN_FLIGHT + 1, MONDAY_9AM)
+    first, *others = add_due_patients(app, push_service, SEND_BATCH * IN_FLIGHT + 1, MONDAY_9AM)
     with app.app_context():
         db.session.get(User, first).next_reminder_at = MONDAY_9AM - timedelta(minutes=1)
         db.session.commit()
@@ -220,7 +180,7 @@ def test_the_endpoint_is_stored_as_checked(app, as_alice):
 
 
 def test_an_account_deleted_mid_batch_costs_no_one_else_a_reminder_or_a_repeat(app, push_service):
-    ids = due_patients(app, push_service, 6, MONDAY_9AM)
+    ids = add_due_patients(app, push_service, 6, MONDAY_9AM)
     leaver = ids[2]
 
     def delete_leaver(name: str) -> None:

@@ -11,11 +11,11 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert
 
 from pnapp.extensions import db
-from pnapp.models import Delivery, PushSubscription, User, accounts
+from pnapp.models import Delivery
 from pnapp.reminders import IN_FLIGHT, SEND_BATCH
+from tests.conftest import add_due_patients
 from tests.helpers import iso
 
 PATIENTS = 500
@@ -25,47 +25,7 @@ PATIENTS = 500
 def due_patients(app, push_service):
     """500 patients whose Monday 09:00 reminder is due, each with a phone."""
     due = datetime(2026, 11, 16, 14, tzinfo=UTC)  # Monday 09:00 in Toronto
-    with app.app_context():
-        hashed = accounts._hasher.hash("not used here")
-        users = (
-            db.session.execute(
-                insert(User).returning(User.id),
-                [
-                    {
-                        "email": f"p{i}@example.com",
-                        "password_hash": hashed,
-                        "display_name": f"P{i}",
-                        "role": "patient",
-                        "timezone": "America/Toronto",
-                        "weekly_goal": 1,
-                        "reminder_enabled": True,
-                        "reminder_weekday": 0,
-                        "reminder_time": "09:00",
-                        "next_reminder_at": due,
-                        "created_at": due,
-                    }
-                    for i in range(PATIENTS)
-                ],
-            )
-            .scalars()
-            .all()
-        )
-        subs = [push_service.subscriber(f"u{uid}") for uid in users]
-        db.session.execute(
-            insert(PushSubscription),
-            [
-                {
-                    "user_id": uid,
-                    "endpoint": s.endpoint,
-                    "p256dh": s.subscription()["keys"]["p256dh"],
-                    "auth": s.subscription()["keys"]["auth"],
-                    "failures": 0,
-                    "created_at": due,
-                }
-                for uid, s in zip(users, subs, strict=True)
-            ],
-        )
-        db.session.commit()
+    add_due_patients(app, push_service, PATIENTS, due)
     return due
 
 
