@@ -15,25 +15,26 @@ def init_app(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
-        event.listen(engine, "do_connect", _sqlite_private_file)
+        if engine.url.database and engine.url.database != ":memory:":
+            # Before any connection: SQLite makes the -wal and -shm files with the database
+            # file's own permissions, so they are private too.
+            private_file(Path(engine.url.database))
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
 
 
 def private_file(path: Path) -> None:
     """Make sure a file of health data is readable by this user alone (0600, in a folder
-    that is 0700 when we make it), before anything is written to it."""
+    that is 0700 when we make it), before anything is written to it.
+
+    An existing file is never opened here, only chmod-ed: closing a second descriptor of a
+    SQLite database drops every POSIX lock this process holds on it, and another process
+    (a web worker, the scheduler) may have it open."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    os.chmod(path, 0o600)  # an older file may have been made with the umask's 0644
-
-
-def _sqlite_private_file(dialect, conn_rec, cargs, cparams) -> None:
-    # Before SQLite opens (and so creates) the file. SQLite makes the -wal and -shm files
-    # with the database file's own permissions, so they are private too.
-    name = cargs[0] if cargs else cparams.get("database")
-    if name and name != ":memory:" and not str(name).startswith("file:"):
-        private_file(Path(name))
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        os.chmod(path, 0o600)  # an older file may have been made with the umask's 0644
 
 
 def _sqlite_connect(dbapi_connection, _record) -> None:

@@ -105,3 +105,32 @@ def test_a_failed_statement_names_no_value_in_its_error(app, secret):
             with db.engine.begin() as conn:
                 conn.execute(text("SELECT * FROM no_such_table WHERE x = :v"), {"v": secret})
         assert secret not in str(failure.value)
+
+
+def test_opening_another_connection_keeps_this_processs_sqlite_locks(tmp_path):
+    """Making the file private must never open a descriptor of a database in use: closing
+    it drops every POSIX lock the process holds on the file. Another process (the
+    scheduler) then believes it is the last one using the database, and on closing deletes
+    the -wal and -shm files this process still works in ("disk I/O error")."""
+    import subprocess
+    import sys
+
+    database = tmp_path / "locks.sqlite3"
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}", "SECRET_KEY": "x"}
+    )
+    other_process = (
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1])\n"
+        "c.execute('INSERT INTO t VALUES (2)'); c.commit(); c.close()\n"
+    )
+    with app.app_context():
+        with db.engine.connect() as holder:
+            holder.exec_driver_sql("CREATE TABLE IF NOT EXISTS t (x)")
+            holder.commit()
+            with db.engine.connect():  # a second pooled connection opens the file
+                pass
+            subprocess.run([sys.executable, "-c", other_process, str(database)], check=True)
+            assert (tmp_path / "locks.sqlite3-wal").exists()
+            assert holder.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
+        db.engine.dispose()
