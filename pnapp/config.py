@@ -94,6 +94,12 @@ def configure(app: Flask, overrides: dict | None) -> None:
         # Production runs behind HTTPS: the login cookie never travels in clear text.
         app.config["SESSION_COOKIE_SECURE"] = True
     app.json.sort_keys = False
+    # The instance folder holds the keys and, by default, the database: this user's alone,
+    # even when an older version or a tool made it with the umask's 0755.
+    instance = Path(app.instance_path)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if instance.stat().st_uid == os.getuid():  # a folder an administrator owns is theirs
+        instance.chmod(0o700)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(app)
 
@@ -109,7 +115,6 @@ def _instance_secret(app: Flask) -> str:
         return path.read_text().strip()
     if app.config["ENV"] == "production":
         raise RuntimeError("PNAPP_SECRET_KEY is not set and the instance folder holds no key.")
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(f".secret_key.{os.getpid()}")
     tmp.write_text(secrets.token_urlsafe(48))
     tmp.chmod(0o600)

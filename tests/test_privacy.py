@@ -83,6 +83,15 @@ def test_the_database_its_journal_and_backups_are_private_files(tmp_path, monkey
         db.engine.dispose()
 
 
+def test_an_older_instance_folder_is_made_private_at_start(tmp_path, monkeypatch):
+    instance = tmp_path / "instance"
+    instance.mkdir(mode=0o755)
+    instance.chmod(0o755)
+    monkeypatch.setenv("PNAPP_INSTANCE_PATH", str(instance))
+    create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x"})
+    assert mode(instance) == 0o700
+
+
 def test_an_older_database_file_is_made_private_when_opened(tmp_path):
     database = tmp_path / "old.sqlite3"
     database.touch(mode=0o644)

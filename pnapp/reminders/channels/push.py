@@ -60,7 +60,7 @@ def load_vapid(app: Flask) -> Vapid:
 def _instance_vapid(instance_path: str) -> Vapid:
     path = Path(instance_path) / "vapid_private.pem"
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fresh = Vapid()
         fresh.generate_keys()
         tmp = path.with_name(f".vapid.{os.getpid()}")
