@@ -69,16 +69,20 @@ def wait_until_up(
     raise RuntimeError(f"gunicorn did not answer within {timeout} s\n{details()}")
 
 
-def flask(env: dict[str, str], *args: str, timeout: float = 300) -> None:
-    """`flask --app pnapp ARGS` in the project folder, e.g. ("init",) for the migrations."""
-    subprocess.run(
+def flask(env: dict[str, str], *args: str, timeout: float = 300) -> str:
+    """`flask --app pnapp ARGS` in the project folder, e.g. ("init",) for the migrations;
+    its output, or an error that carries it."""
+    done = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "pnapp", *args],
         cwd=ROOT,
         env=env,
-        check=True,
         capture_output=True,
+        text=True,
         timeout=timeout,
     )
+    if done.returncode != 0:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
 @contextmanager

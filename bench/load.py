@@ -65,7 +65,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
-from _server import free_port, no_control_socket, reset_postgres, wait_until_up
+from _server import flask, free_port, no_control_socket, reset_postgres, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(
@@ -110,20 +110,6 @@ def app_env(target: str, workdir: Path) -> dict[str, str]:
     if target == "postgresql":
         env["DATABASE_URL"] = PG_URL
     return env
-
-
-def flask(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "pnapp", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SETUP_TIMEOUT,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
 
 
 # Registers the patients in the server's own database, through the app's models: one real
@@ -172,7 +158,7 @@ def server_command(target: str, env: dict[str, str], port: int) -> tuple[list[st
         command += ["--bind", f"127.0.0.1:{port}", *no_control_socket(), "pnapp:create_app()"]
         return command, "gunicorn --workers 4 --threads 4 (README production), PostgreSQL"
     command = [sys.executable, "-m", "flask", "--app", "pnapp", "serve", "--port", str(port)]
-    if "--no-scheduler" in flask(env, "serve", "--help"):
+    if "--no-scheduler" in flask(env, "serve", "--help", timeout=SETUP_TIMEOUT):
         command.append("--no-scheduler")
     flags = " --no-scheduler" if "--no-scheduler" in command else ""
     return command, f"flask --app pnapp serve{flags} (make run: 2 workers x 4 threads), SQLite"
@@ -549,7 +535,7 @@ def run_target(target: str, users: int, seconds: float) -> bool:
         if target == "postgresql":
             reset_postgres(PG_URL)
         env = app_env(target, workdir)
-        flask(env, "init")
+        flask(env, "init", timeout=SETUP_TIMEOUT)
         register_patients(env, users)
         port = free_port()
         command, described = server_command(target, env, port)
