@@ -47,6 +47,14 @@ class Defaults:
     # The contact push services may use about our messages (RFC 8292); must be real.
     VAPID_SUBJECT = "mailto:admin@pnapp.example"
     VAPID_PRIVATE_KEY = None
+    # E-mail (API.md "Mail"): PNAPP_MAIL_SERVER unset writes .eml files to instance/mail/.
+    MAIL_SERVER = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_FROM = "pnapp <reminders@pnapp.example>"
     AFTER_NUDGE_HOURS = 3
     SCHEDULER_INTERVAL_SECONDS = 60
     ENV = "development"

@@ -62,7 +62,26 @@ def _cheap_password_hashes():
 
 
 @pytest.fixture(scope="session")
-def app(db_url):
+def smtp_server():
+    """One real SMTP server for the whole run; `mailbox` empties it for each test."""
+    from tests.smtpserver import SmtpServer
+
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    smtp_server.mailbox.clear()
+    if smtp_server._controller is None:  # a test took it down
+        smtp_server.start()
+    yield smtp_server.mailbox
+    smtp_server.mailbox.clear()
+
+
+@pytest.fixture(scope="session")
+def app(db_url, smtp_server):
     engine_options = {"pool_pre_ping": True}
     if DB == "postgresql":
         # Tests need no durability across power cuts, and fsync per commit dominates here.
@@ -76,6 +95,8 @@ def app(db_url):
             "SERVER_NAME": None,
             "PUSH_ALLOWED_HOSTS": PUSH_HOSTS,
             "VAPID_SUBJECT": "mailto:care@pnapp.example",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_server.port,
             # Limits are tested on an app of their own (test_security.py).
             "RATELIMIT_ENABLED": False,
         }

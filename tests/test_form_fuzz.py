@@ -116,7 +116,8 @@ class World:
         other = Api(app.test_client()).login(alice.email)
         [other_login] = [i for i in other.get("/auth/logins").get_json()["items"] if i["current"]]
         [spare_invite] = [
-            i["id"] for i in patient.get("/shares/invites").get_json()["items"]
+            i["id"]
+            for i in patient.get("/shares/invites").get_json()["items"]
             if i["scopes"] == ["progress"]
         ]
         self.ids = {

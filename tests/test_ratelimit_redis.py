@@ -56,9 +56,19 @@ def redis_url() -> str:
 def attempts(app, storage: str, prefix: str, n: int) -> list[int]:
     """n failed log-ins from one worker process of its own."""
     out = subprocess.run(
-        [sys.executable, "-c", WORKER, app.config["SQLALCHEMY_DATABASE_URI"], storage, prefix,
-         str(n)],
-        capture_output=True, text=True, timeout=120, check=True,
+        [
+            sys.executable,
+            "-c",
+            WORKER,
+            app.config["SQLALCHEMY_DATABASE_URI"],
+            storage,
+            prefix,
+            str(n),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -75,6 +85,6 @@ def test_two_workers_share_one_login_limit_through_redis(app, redis_url):
 def test_without_a_shared_store_each_worker_counts_alone(app):
     """What Redis is for: with memory:// the same twelve attempts never meet the limit."""
     prefix = f"pnapp-test-{uuid.uuid4().hex}"
-    assert attempts(app, "memory://", prefix, 6) + attempts(app, "memory://", prefix, 6) == [
-        401
-    ] * 12
+    assert (
+        attempts(app, "memory://", prefix, 6) + attempts(app, "memory://", prefix, 6) == [401] * 12
+    )

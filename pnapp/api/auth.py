@@ -34,7 +34,6 @@ from pnapp.schemas import (
 bp = Blueprint("api_auth", __name__, url_prefix=PREFIX, description="Accounts")
 
 
-
 @bp.post("/auth/register")
 @limiter.limit(REGISTER_LIMIT)
 @bp.arguments(RegisterSchema)

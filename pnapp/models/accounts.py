@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING, Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, Integer, String, case, func, select, update
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Integer,
+    String,
+    case,
+    false,
+    func,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -54,6 +65,22 @@ class User(UserMixin, db.Model):
     language: Mapped[str | None] = mapped_column(String(8))
     # The language the browser last asked for: notifications go out in it when none is chosen.
     browser_language: Mapped[str | None] = mapped_column(String(8))
+    # E-mail: reminder mail and the like go only to an address its owner proved is theirs;
+    # a permanent SMTP refusal marks it bouncing until they check it.
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    email_bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Off after a one-click unsubscribe (RFC 8058) from a reminder mail.
+    email_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # What the person chose: "push", "email" or "push,email"; the ladder decides what goes.
+    reminder_channels: Mapped[str] = mapped_column(
+        String(16), default="push", server_default="push"
+    )
+    # The page reported that this browser blocks notifications.
+    push_blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A newer password-reset request makes every older link useless.
+    reset_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The secret in the calendar subscription's address; a new one kills the old address.
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

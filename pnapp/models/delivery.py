@@ -112,8 +112,8 @@ class PushSubscription(db.Model):
 class Delivery(db.Model):
     """One notification to one person for one period, sent at most once.
 
-    UNIQUE(user_id, kind, period) is what makes a reminder exactly-once: a scheduler inserts
-    the row before sending, and a second scheduler's insert of the same row fails.
+    UNIQUE(user_id, kind, period, channel) is what makes a reminder exactly-once: a scheduler
+    inserts the row before sending, and a second scheduler's insert of the same row fails.
     """
 
     __tablename__ = "deliveries"
@@ -122,6 +122,8 @@ class Delivery(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))
     period: Mapped[str] = mapped_column(String(64))
+    # The road it takes: "push" (every live device) or "email".
+    channel: Mapped[str] = mapped_column(String(8), default="push", server_default="push")
     # pending -> sending -> sent | failed | gone; sending returns to pending to retry.
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -134,7 +136,7 @@ class Delivery(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("user_id", "kind", "period"),
+        UniqueConstraint("user_id", "kind", "period", "channel"),
         # Serves the claim: due rows by state and time.
         Index("ix_deliveries_state_next_attempt", "state", "next_attempt_at"),
         CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed', 'gone')", name="state"),

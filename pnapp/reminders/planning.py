@@ -263,11 +263,14 @@ def plan_missed_weeks(now: datetime) -> int:
     return planned
 
 
-def _delivery(user_id: int, kind: str, period: str, due: datetime, body: dict) -> dict:
+def _delivery(
+    user_id: int, kind: str, period: str, due: datetime, body: dict, channel: str = "push"
+) -> dict:
     return {
         "user_id": user_id,
         "kind": kind,
         "period": period,
+        "channel": channel,
         "state": "pending",
         "attempts": 0,
         "due_at": due,
@@ -283,7 +286,7 @@ def _insert_new(rows: list[dict]) -> int:
     if db.engine.dialect.name == "postgresql":
         return _insert_new_postgresql(rows)
     stmt = sqlite.insert(Delivery).on_conflict_do_nothing(
-        index_elements=["user_id", "kind", "period"]
+        index_elements=["user_id", "kind", "period", "channel"]
     )
     return len(db.session.execute(stmt.returning(Delivery.id), rows).all())
 
@@ -294,14 +297,16 @@ def _insert_new(rows: list[dict]) -> int:
 _INSERT_POSTGRESQL = text(
     """
     INSERT INTO deliveries
-        (user_id, kind, period, state, attempts, due_at, next_attempt_at, payload, created_at)
+        (user_id, kind, period, channel, state, attempts, due_at, next_attempt_at, payload,
+         created_at)
     SELECT batch.*, now()
     FROM unnest(
         CAST(:user_id AS integer[]), CAST(:kind AS text[]), CAST(:period AS text[]),
-        CAST(:state AS text[]), CAST(:attempts AS integer[]), CAST(:due_at AS timestamptz[]),
+        CAST(:channel AS text[]), CAST(:state AS text[]), CAST(:attempts AS integer[]),
+        CAST(:due_at AS timestamptz[]),
         CAST(:next_attempt_at AS timestamptz[]), CAST(:payload AS json[])
     ) AS batch
-    ON CONFLICT (user_id, kind, period) DO NOTHING
+    ON CONFLICT (user_id, kind, period, channel) DO NOTHING
     RETURNING id
     """
 )

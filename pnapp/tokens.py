@@ -1,0 +1,63 @@
+"""Signed one-time links: e-mail verification, password reset and one-click unsubscribe.
+
+itsdangerous signs {user id, fingerprint} with the app's secret key, salted per purpose so a
+token for one purpose is refused by every other. One-time use without a table: the
+fingerprint is of state that changes once the link has done its job (the address verified,
+the password changed, a newer reset asked for), so a used or superseded link no longer
+matches (RECIPES.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable, Sequence
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from pnapp.errors import Gone, NotFound
+
+# purpose -> lifetime in seconds (None: no expiry)
+PURPOSES = {
+    "verify-email": 48 * 3600,
+    "password-reset": 3600,
+    "unsubscribe": None,
+}
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(
+        current_app.config["SECRET_KEY"],
+        salt=f"pnapp.{purpose}",
+        signer_kwargs={"digest_method": hashlib.sha256},
+    )
+
+
+def fingerprint(state: Sequence) -> str:
+    return hashlib.sha256("\x1f".join(map(str, state)).encode()).hexdigest()[:16]
+
+
+def make(purpose: str, user_id: int, state: Sequence = ()) -> str:
+    return _serializer(purpose).dumps({"u": user_id, "f": fingerprint(state)})
+
+
+def check(purpose: str, token: str, state_of: Callable[[int], Sequence | None]) -> int:
+    """The user id a token was made for, when it is still good.
+
+    Raises Gone when it expired, was used or was superseded, NotFound when it was never
+    ours (tampered, truncated, another purpose). state_of(user_id) gives the state now,
+    or None when the account is gone.
+    """
+    try:
+        data = _serializer(purpose).loads(token, max_age=PURPOSES[purpose])
+    except SignatureExpired:  # a subclass of BadSignature: first
+        raise Gone() from None
+    except BadSignature:
+        raise NotFound() from None
+    if not isinstance(data, dict) or not isinstance(data.get("u"), int):
+        raise NotFound()
+    state = state_of(data["u"])
+    if state is None or not hmac.compare_digest(str(data.get("f")), fingerprint(state)):
+        raise Gone()
+    return data["u"]
