@@ -16,6 +16,21 @@ from pnapp.models import MassageSession, Therapist, User
 from pnapp.timeutil import local_date, local_midnight, week_start, zone
 
 MIN_SIDE = 3  # a comparison is shown only when each side has this many paired sessions
+# Whole sentences per kind of comparison, since word order differs between languages.
+COMPARISONS = {
+    "adjunct": _l(
+        "Sessions with %(what)s: average pain change %(with)s (%(n_with)s sessions); "
+        "without: %(without)s (%(n_without)s sessions)."
+    ),
+    "area": _l(
+        "Sessions for %(what)s: average pain change %(with)s (%(n_with)s sessions); "
+        "for other areas: %(without)s (%(n_without)s sessions)."
+    ),
+    "therapist": _l(
+        "Sessions with %(what)s: average pain change %(with)s (%(n_with)s sessions); "
+        "with others: %(without)s (%(n_without)s sessions)."
+    ),
+}
 
 
 def window_start(user: User, now: datetime, weeks: int) -> datetime:
@@ -156,61 +171,30 @@ def what_helps(
     pain change on each side, shown only when both sides have at least MIN_SIDE paired
     sessions."""
     paired = [s for s in sessions if s.after_pain is not None]
-    # Whole sentences per kind of comparison, since word order differs between languages.
     groups = [
-        (
-            lambda **v: gettext(
-                "Sessions with %(what)s: average pain change %(with)s (%(n_with)s sessions); "
-                "without: %(without)s (%(n_without)s sessions).",
-                **v,
-            ),
-            str(label).lower(),
-            lambda s, c=code: c in s.adjuncts,
-        )
+        ("adjunct", str(label).lower(), lambda s, c=code: c in s.adjuncts)
         for code, label in ADJUNCTS.items()
     ]
     groups += [
-        (
-            lambda **v: gettext(
-                "Sessions for %(what)s: average pain change %(with)s (%(n_with)s sessions); "
-                "for other areas: %(without)s (%(n_without)s sessions).",
-                **v,
-            ),
-            str(label).lower(),
-            lambda s, c=code: c in s.areas,
-        )
+        ("area", str(label).lower(), lambda s, c=code: c in s.areas)
         for code, label in AREAS.items()
     ]
-    names = (
-        {
-            t.id: t.name
+    if by_therapist:
+        groups += [
+            ("therapist", t.name, lambda s, tid=t.id: s.therapist_id == tid)
             for t in db.session.scalars(select(Therapist).where(Therapist.patient_id == user.id))
-        }
-        if by_therapist
-        else {}
-    )
-    groups += [
-        (
-            lambda **v: gettext(
-                "Sessions with %(what)s: average pain change %(with)s (%(n_with)s sessions); "
-                "with others: %(without)s (%(n_without)s sessions).",
-                **v,
-            ),
-            name,
-            lambda s, t=tid: s.therapist_id == t,
-        )
-        for tid, name in names.items()
-    ]
+        ]
     rows = []
-    for sentence, what, test in groups:
+    for kind, what, test in groups:
         with_ = _mean_pain_change([s for s in paired if test(s)])
         without = _mean_pain_change([s for s in paired if not test(s)])
         if with_ and without and with_[1] >= MIN_SIDE and without[1] >= MIN_SIDE:
-            text = sentence(
-                what=what,
-                **{"with": decimal(with_[0]), "without": decimal(without[0])},
-                n_with=with_[1],
-                n_without=without[1],
-            )
+            text = str(COMPARISONS[kind]) % {
+                "what": what,
+                "with": decimal(with_[0]),
+                "without": decimal(without[0]),
+                "n_with": with_[1],
+                "n_without": without[1],
+            }
             rows.append({"sentence": text, "with": with_, "without": without})
     return rows

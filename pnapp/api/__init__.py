@@ -8,16 +8,25 @@ from http import HTTPStatus
 from apispec import BasePlugin
 from flask import Flask, render_template, request
 from flask_login import current_user
+from flask_smorest import Blueprint
 from werkzeug.routing import IntegerConverter
 
 from pnapp.errors import ApiError, ErrorSchema
-from pnapp.extensions import api
+from pnapp.extensions import api, limiter
 from pnapp.i18n import N_
 from pnapp.schemas import MAX_ID
 
 PREFIX = "/api/v1"
 ERROR = ErrorSchema
 WRITES = ("post", "put", "patch", "delete")
+
+
+def resource(name: str, description: str, path: str = "") -> Blueprint:
+    """The blueprint of one API module: endpoints named api_<name>.*, paths under /api/v1,
+    and `description` as its heading in the OpenAPI document."""
+    return Blueprint(
+        f"api_{name}", f"pnapp.api.{name}", url_prefix=PREFIX + path, description=description
+    )
 
 
 class IdConverter(IntegerConverter):
@@ -48,23 +57,28 @@ class WriteErrors(BasePlugin):
 class AccessErrors(BasePlugin):
     """Documents the answers `requires` gives before its view runs: 401, 403 when a role is
     required, and 404 when the path names a record (another person's is never revealed, and
-    an id out of range names nothing). A view's own note on the same status is kept."""
+    an id out of range names nothing); and the 429 of a view that is `limited`. A view's own
+    note on the same status is kept."""
 
     def __init__(self, app: Flask):
         self.app = app
 
     def operation_helper(self, path=None, operations=None, rule=None, **kwargs):
         view = self.app.view_functions.get(rule.endpoint)
-        if not hasattr(view, "required_role"):
-            return
-        statuses = [401] + [403] * (view.required_role is not None) + [404] * bool(rule.arguments)
+        statuses = {}
+        if hasattr(view, "required_role"):
+            statuses = dict.fromkeys(
+                [401] + [403] * (view.required_role is not None) + [404] * bool(rule.arguments)
+            )
+        if hasattr(view, "too_many"):
+            statuses[429] = view.too_many
         for operation in (operations or {}).values():
             responses = operation.setdefault("responses", {})
-            for status in statuses:
+            for status, description in statuses.items():
                 responses.setdefault(
                     status,
                     {
-                        "description": HTTPStatus(status).phrase,
+                        "description": description or HTTPStatus(status).phrase,
                         "content": {"application/json": {"schema": ERROR}},
                     },
                 )
@@ -118,6 +132,18 @@ def init_app(app: Flask) -> None:
             and not request.is_json
         ):
             raise ApiError(400, N_("Send JSON with Content-Type: application/json."))
+
+
+def limited(limit: str, description: str = "Too many attempts; see Retry-After"):
+    """A per-address rate limit (counted in Redis when configured, so it holds across
+    workers and machines), documented as the view's 429 by AccessErrors."""
+
+    def decorator(view):
+        wrapper = limiter.limit(limit)(view)
+        wrapper.too_many = description
+        return wrapper
+
+    return decorator
 
 
 ONLY = {

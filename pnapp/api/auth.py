@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import session
 from flask.views import MethodView
 from flask_login import current_user, logout_user
-from flask_smorest import Blueprint
 from flask_wtf.csrf import generate_csrf
 
-from pnapp.api import ERROR, PREFIX, requires
+from pnapp.api import ERROR, requires, resource
 from pnapp.auth import (
     BAD_LOGIN,
     change_own_password,
@@ -31,7 +30,7 @@ from pnapp.schemas import (
     UserSchema,
 )
 
-bp = Blueprint("api_auth", __name__, url_prefix=PREFIX, description="Accounts")
+bp = resource("auth", "Accounts")
 
 
 @bp.post("/auth/register")

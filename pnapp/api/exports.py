@@ -9,16 +9,15 @@ import re
 
 from flask import Response, current_app
 from flask_login import current_user
-from flask_smorest import Blueprint
 
 from pnapp import exports
-from pnapp.api import ERROR, PREFIX, requires
+from pnapp.api import ERROR, requires, resource
 from pnapp.errors import ApiError
 from pnapp.models import CareShare, User
 from pnapp.schemas import ExportQuerySchema, ReportQuerySchema
 from pnapp.timeutil import local_date, utcnow
 
-bp = Blueprint("api_exports", __name__, url_prefix=f"{PREFIX}/export", description="Exports")
+bp = resource("exports", "Exports", "/export")
 
 ATTACHMENT = {
     "Content-Disposition": {

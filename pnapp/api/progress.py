@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_smorest import Blueprint
 
-from pnapp.api import PREFIX, requires
+from pnapp.api import requires, resource
 from pnapp.schemas import ProgressQuerySchema, ProgressSchema
 from pnapp.timeutil import utcnow
 
-bp = Blueprint("api_progress", __name__, url_prefix=PREFIX, description="Progress")
+bp = resource("progress", "Progress")
 
 
 @bp.get("/progress")

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_login import current_user
-from flask_smorest import Blueprint
 
-from pnapp.api import ERROR, PREFIX, requires
+from pnapp.api import limited, requires, resource
 from pnapp.errors import ApiError
-from pnapp.extensions import PUSH_TEST_LIMIT, limiter
+from pnapp.extensions import PUSH_TEST_LIMIT
 from pnapp.i18n import N_, note_browser_language
 from pnapp.models import PushSubscription
 from pnapp.reminders import send_test
@@ -20,7 +19,7 @@ from pnapp.schemas import (
     SubscriptionSchema,
 )
 
-bp = Blueprint("api_push", __name__, url_prefix=f"{PREFIX}/push", description="Push reminders")
+bp = resource("push", "Push reminders", "/push")
 
 
 @bp.get("/key")
@@ -57,10 +56,9 @@ def unsubscribe(data):
 
 
 @bp.post("/test")
-@limiter.limit(PUSH_TEST_LIMIT)
+@limited(PUSH_TEST_LIMIT, "Too many tests; see Retry-After")
 @requires()
 @bp.response(202, PushTestSchema)
-@bp.alt_response(429, schema=ERROR, description="Too many tests; see Retry-After")
 def test():
     """Send a test notification to each of the caller's devices."""
     sent, failed = send_test(current_user)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint
 
-from pnapp.api import ERROR, PREFIX, requires
+from pnapp.api import ERROR, requires, resource
 from pnapp.models import MassageSession
 from pnapp.pagination import session_page
 from pnapp.schemas import (
@@ -17,9 +16,7 @@ from pnapp.schemas import (
     SessionSchema,
 )
 
-bp = Blueprint(
-    "api_sessions", __name__, url_prefix=f"{PREFIX}/sessions", description="Massage sessions"
-)
+bp = resource("sessions", "Massage sessions", "/sessions")
 
 
 @bp.route("")

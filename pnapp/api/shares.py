@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint
 
-from pnapp.api import ERROR, PREFIX, requires
+from pnapp.api import ERROR, limited, requires, resource
 from pnapp.assets import public_url
 from pnapp.errors import ApiError
-from pnapp.extensions import ACCEPT_LIMIT, limiter
+from pnapp.extensions import ACCEPT_LIMIT
 from pnapp.i18n import N_
 from pnapp.models import CareShare, Invite
 from pnapp.pagination import session_page
@@ -28,7 +27,7 @@ from pnapp.schemas import (
 )
 from pnapp.timeutil import utcnow
 
-bp = Blueprint("api_shares", __name__, url_prefix=PREFIX, description="Caregivers")
+bp = resource("shares", "Caregivers")
 
 
 @bp.post("/shares/invites")
@@ -64,25 +63,26 @@ def cancel_invite(invite_id):
 
 
 @bp.post("/shares/accept")
-@limiter.limit(ACCEPT_LIMIT)
+@limited(ACCEPT_LIMIT)
 @requires("caregiver")
 @bp.arguments(AcceptSchema)
 @bp.response(201, ShareSchema)
 @bp.alt_response(404, schema=ERROR, description="Unknown token")
 @bp.alt_response(409, schema=ERROR, description="You already share with this patient")
 @bp.alt_response(410, schema=ERROR, description="Expired or already used")
-@bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
 def accept(data):
     """Accept an invitation as a caregiver."""
     return Invite.accept(data["token"], current_user)
 
 
-@bp.get("/shares")
-@requires()
-@bp.response(200, ShareListSchema)
-def shares():
-    """A patient's caregivers, or a caregiver's patients."""
-    return {"items": CareShare.visible_to(current_user)}
+@bp.route("/shares")
+class Shares(MethodView):
+    decorators = [requires()]
+
+    @bp.response(200, ShareListSchema)
+    def get(self):
+        """A patient's caregivers, or a caregiver's patients."""
+        return {"items": CareShare.visible_to(current_user)}
 
 
 @bp.route("/shares/<int:share_id>")
@@ -118,17 +118,19 @@ def patient_progress(args, patient_id):
     return share.patient.progress(utcnow(), args["weeks"])
 
 
-@bp.get("/patients/<int:patient_id>/sessions")
-@requires("caregiver")
-@bp.arguments(SessionQuerySchema, location="query")
-@bp.response(200, SessionPageSchema)
-def patient_sessions(args, patient_id):
-    """A patient's sessions for a caregiver with `sessions`; notes only with `notes`."""
-    share = CareShare.grant(current_user, patient_id, "sessions")
-    items, next_cursor = session_page(share.patient, **args)
-    if not share.has("notes"):
-        items = [WithoutNotes(s) for s in items]
-    return {"items": items, "next_cursor": next_cursor}
+@bp.route("/patients/<int:patient_id>/sessions")
+class PatientSessions(MethodView):
+    decorators = [requires("caregiver")]
+
+    @bp.arguments(SessionQuerySchema, location="query")
+    @bp.response(200, SessionPageSchema)
+    def get(self, args, patient_id):
+        """A patient's sessions for a caregiver with `sessions`; notes only with `notes`."""
+        share = CareShare.grant(current_user, patient_id, "sessions")
+        items, next_cursor = session_page(share.patient, **args)
+        if not share.has("notes"):
+            items = [WithoutNotes(s) for s in items]
+        return {"items": items, "next_cursor": next_cursor}
 
 
 class WithoutNotes:

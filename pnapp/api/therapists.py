@@ -4,33 +4,25 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint
 
-from pnapp.api import PREFIX, requires
+from pnapp.api import requires, resource
 from pnapp.models import Therapist
-from pnapp.schemas import (
-    TherapistInSchema,
-    TherapistListSchema,
-    TherapistPatchSchema,
-    TherapistSchema,
-)
+from pnapp.schemas import therapists as schemas
 
-bp = Blueprint(
-    "api_therapists", __name__, url_prefix=f"{PREFIX}/therapists", description="Therapists"
-)
+bp = resource("therapists", "Therapists", "/therapists")
 
 
 @bp.route("")
 class Therapists(MethodView):
     decorators = [requires("patient")]
 
-    @bp.response(200, TherapistListSchema)
+    @bp.response(200, schemas.TherapistListSchema)
     def get(self):
         """The patient's therapists, with sessions so far and the average pain change."""
         return {"items": Therapist.with_stats(current_user)}
 
-    @bp.arguments(TherapistInSchema)
-    @bp.response(201, TherapistSchema)
+    @bp.arguments(schemas.TherapistInSchema)
+    @bp.response(201, schemas.TherapistSchema)
     def post(self, data):
         """Add a therapist."""
         return Therapist.create(current_user, data)
@@ -40,13 +32,13 @@ class Therapists(MethodView):
 class TherapistItem(MethodView):
     decorators = [requires("patient")]
 
-    @bp.response(200, TherapistSchema)
+    @bp.response(200, schemas.TherapistSchema)
     def get(self, therapist_id):
         """One therapist."""
         return current_user.own_therapist(therapist_id).with_own_stats()
 
-    @bp.arguments(TherapistPatchSchema, required=False)
-    @bp.response(200, TherapistSchema)
+    @bp.arguments(schemas.TherapistPatchSchema, required=False)
+    @bp.response(200, schemas.TherapistSchema)
     def patch(self, data, therapist_id):
         """Change a therapist's details."""
         therapist = current_user.own_therapist(therapist_id)

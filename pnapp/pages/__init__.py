@@ -6,13 +6,18 @@ Every page works as a plain HTML form; static/js adds offline entry and push on 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
-from flask import Flask, redirect, render_template, url_for
+from flask import Flask, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
 
 from pnapp import labels, measures
 from pnapp.assets import static_url
+from pnapp.errors import Conflict, Invalid
+from pnapp.forms import load
 
 WEEK_CHOICES = (12, 26, 52)
 
@@ -36,6 +41,24 @@ def form_page(template: str, errors: dict, status: int = 422, **context):
     elif status != 429:
         status = 422
     return render_template(template, errors=errors, **context), status
+
+
+def submit(
+    schema, form: dict, save: Callable[[dict], Any], done: str, then: str | Callable[[Any], str]
+) -> tuple[Response | None, dict]:
+    """A posted form's one road: checked by the API's schema, saved, then `done` said and
+    the page at `then` shown (a URL, or a function of what save returned). A rule the domain
+    refuses (a conflict, an impossible value) becomes the form's error, as the API makes it
+    a 409 or 422. Returns the redirect, or None and the errors to show with the form again."""
+    data, errors = load(schema, form)
+    if not data:
+        return None, errors
+    try:
+        saved = save(data)
+    except (Conflict, Invalid) as err:
+        return None, err.fields or {"_form": [err.message]}
+    flash(done)
+    return redirect(then(saved) if callable(then) else then), {}
 
 
 def init_app(app: Flask) -> None:

@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    redirect,
-    request,
-    url_for,
-)
+from flask import Blueprint, redirect, request, url_for
 from flask_login import current_user
 
-from pnapp.auth import (
-    BAD_LOGIN,
-    end_session,
-    safe_next,
-    start_session,
-)
+from pnapp.auth import BAD_LOGIN, end_session, safe_next, start_session
 from pnapp.errors import Conflict, TooMany, http_status
 from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, limiter
 from pnapp.forms import load, to_json_shape
-from pnapp.models import (
-    User,
-)
+from pnapp.models import User
 from pnapp.pages import form_page
-from pnapp.schemas import (
-    LoginSchema,
-    RegisterSchema,
-)
+from pnapp.schemas import LoginSchema, RegisterSchema
 from pnapp.timeutil import COMMON_ZONES
 
 bp = Blueprint("auth", __name__)

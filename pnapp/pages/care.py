@@ -4,15 +4,7 @@
 from __future__ import annotations
 
 import segno
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -22,12 +14,7 @@ from pnapp.assets import public_url
 from pnapp.errors import DomainError, http_status
 from pnapp.extensions import ACCEPT_LIMIT, limiter
 from pnapp.insights import progress_page
-from pnapp.models import (
-    DEFAULT_SCOPES,
-    SCOPES,
-    CareShare,
-    Invite,
-)
+from pnapp.models import DEFAULT_SCOPES, SCOPES, CareShare, Invite
 from pnapp.pages import WEEK_CHOICES
 from pnapp.pagination import session_page
 from pnapp.timeutil import utcnow

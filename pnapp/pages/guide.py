@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    render_template,
-)
+from flask import Blueprint, render_template
 
 bp = Blueprint("guide", __name__)
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    jsonify,
-)
+from flask import Blueprint, jsonify
 from sqlalchemy import text
 
 from pnapp.extensions import db

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    redirect,
-    render_template,
-    url_for,
-)
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from pnapp.timeutil import utcnow

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    render_template,
-    request,
-)
+from flask import Blueprint, render_template, request
 from flask_login import current_user
 
 from pnapp.insights import progress_page

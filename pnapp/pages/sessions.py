@@ -8,32 +8,16 @@ from __future__ import annotations
 
 import uuid
 
-from flask import (
-    Blueprint,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
-from pnapp.errors import Conflict, Invalid
-from pnapp.forms import load, to_json_shape
-from pnapp.models import (
-    ADJUNCTS,
-    AREAS,
-    HEAT_ADJUNCTS,
-    MEASURES,
-    MassageSession,
-)
-from pnapp.pages import form_page, patient_page
+from pnapp.errors import Invalid
+from pnapp.forms import to_json_shape
+from pnapp.models import ADJUNCTS, AREAS, HEAT_ADJUNCTS, MEASURES, MassageSession
+from pnapp.pages import form_page, patient_page, submit
 from pnapp.pagination import session_page
-from pnapp.schemas import (
-    SessionInSchema,
-    SessionPatchSchema,
-)
+from pnapp.schemas import SessionInSchema, SessionPatchSchema
 from pnapp.timeutil import utcnow, zone
 
 bp = Blueprint("sessions", __name__)
@@ -53,15 +37,15 @@ def new_session():
     errors, form = {}, {"client_id": str(uuid.uuid4())}
     if request.method == "POST":
         form = to_json_shape(request.form, **SESSION_FORM, tz=current_user.timezone)
-        data, errors = load(SessionInSchema(), form)
-        if data:
-            try:
-                session, _ = MassageSession.record(current_user, data, current_user)
-            except (Conflict, Invalid) as err:
-                errors = err.fields or {"_form": [err.message]}
-            else:
-                flash(gettext("Saved. Enjoy your massage."))
-                return redirect(url_for("sessions.session_detail", session_id=session.id))
+        done, errors = submit(
+            SessionInSchema(),
+            form,
+            lambda data: MassageSession.record(current_user, data, current_user)[0],
+            gettext("Saved. Enjoy your massage."),
+            lambda session: url_for("sessions.session_detail", session_id=session.id),
+        )
+        if done:
+            return done
     return form_page("sessions/new.html", errors, form=form, **choices())
 
 
@@ -73,11 +57,15 @@ def session_detail(session_id: int):
     errors, form = {}, {}
     if request.method == "POST":
         form = to_json_shape(request.form, **SESSION_FORM, tz=current_user.timezone)
-        data, errors = load(SessionPatchSchema(only=("after",)), {"after": form.get("after", {})})
-        if data:
-            session.update(current_user, data)
-            flash(gettext("Saved. Thank you."))
-            return redirect(url_for("sessions.session_detail", session_id=session.id))
+        done, errors = submit(
+            SessionPatchSchema(only=("after",)),
+            {"after": form.get("after", {})},
+            lambda data: session.update(current_user, data),
+            gettext("Saved. Thank you."),
+            url_for("sessions.session_detail", session_id=session.id),
+        )
+        if done:
+            return done
     return form_page("sessions/detail.html", errors, session=session, form=form, heat=HEAT_ADJUNCTS)
 
 
@@ -94,15 +82,15 @@ def edit_session(session_id: int):
         form.setdefault("notes", None)
         form.setdefault("duration_min", None)
         form.setdefault("therapist_id", None)
-        data, errors = load(SessionPatchSchema(), form)
-        if data:
-            try:
-                session.update(current_user, data)
-            except (Conflict, Invalid) as err:
-                errors = err.fields or {"_form": [err.message]}
-            else:
-                flash(gettext("Changes saved."))
-                return redirect(url_for("sessions.session_detail", session_id=session.id))
+        done, errors = submit(
+            SessionPatchSchema(),
+            form,
+            lambda data: session.update(current_user, data),
+            gettext("Changes saved."),
+            url_for("sessions.session_detail", session_id=session.id),
+        )
+        if done:
+            return done
     return form_page("sessions/edit.html", errors, session=session, form=form, **choices())
 
 

@@ -3,35 +3,19 @@ the account."""
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    abort,
-    flash,
-    redirect,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask import session as browser_session  # "session" here means a massage session
 from flask_babel import gettext
 from flask_login import current_user, login_required, logout_user
 
 from pnapp import i18n
-from pnapp.auth import (
-    change_own_password,
-    check_own_password,
-    end_session,
-)
+from pnapp.auth import change_own_password, check_own_password, end_session
 from pnapp.errors import Forbidden, TooMany, http_status
 from pnapp.extensions import db
 from pnapp.forms import load, to_json_shape
-from pnapp.models import (
-    Login,
-)
+from pnapp.models import Login
 from pnapp.pages import form_page
-from pnapp.schemas import (
-    MePatchSchema,
-    PasswordChangeSchema,
-)
+from pnapp.schemas import MePatchSchema, PasswordChangeSchema
 from pnapp.timeutil import COMMON_ZONES
 
 bp = Blueprint("settings", __name__)

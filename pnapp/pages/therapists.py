@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-from flask import (
-    Blueprint,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -17,16 +10,11 @@ from sqlalchemy import select
 
 from pnapp.errors import ApiError
 from pnapp.extensions import db
-from pnapp.forms import load, to_json_shape
+from pnapp.forms import to_json_shape
 from pnapp.insights import what_helps
-from pnapp.models import (
-    MassageSession,
-    Therapist,
-)
-from pnapp.pages import form_page, patient_page
-from pnapp.schemas import (
-    TherapistInSchema,
-)
+from pnapp.models import MassageSession, Therapist
+from pnapp.pages import form_page, patient_page, submit
+from pnapp.schemas import TherapistInSchema
 from pnapp.timeutil import utcnow
 
 bp = Blueprint("therapists", __name__)
@@ -85,14 +73,16 @@ def index():
     errors, form = {}, {}
     if request.method == "POST":
         form = therapist_form(request.form)
-        data, errors = load(TherapistInSchema(), form)
-        if data:
-            made = Therapist.create(current_user, data)
-            flash(gettext("%(name)s was added.", name=made.name))
-            back = request.args.get("back")
-            if back == "new-session":
-                return redirect(url_for("sessions.new_session"))
-            return redirect(url_for("therapists.index"))
+        back = request.args.get("back")
+        done, errors = submit(
+            TherapistInSchema(),
+            form,
+            lambda data: Therapist.create(current_user, data),
+            gettext("%(name)s was added.", name=str(form.get("name", "")).strip()),
+            url_for("sessions.new_session" if back == "new-session" else "therapists.index"),
+        )
+        if done:
+            return done
     return form_page(
         "therapists/index.html",
         errors,
@@ -107,18 +97,22 @@ def index():
 def edit(therapist_id: int):
     """Change a therapist's details and screening answers, or remove them."""
     therapist = current_user.own_therapist(therapist_id)
+    if request.form.get("action") == "delete":  # the Remove button (a POST: GETs have no form)
+        therapist.delete()
+        flash(gettext("The therapist was removed. Their sessions stay."))
+        return redirect(url_for("therapists.index"))
     errors, form = {}, None
     if request.method == "POST":
-        if request.form.get("action") == "delete":
-            therapist.delete()
-            flash(gettext("The therapist was removed. Their sessions stay."))
-            return redirect(url_for("therapists.index"))
         form = therapist_form(request.form)
-        data, errors = load(TherapistInSchema(), form)
-        if data:
-            therapist.update(data)
-            flash(gettext("Saved."))
-            return redirect(url_for("therapists.index"))
+        done, errors = submit(
+            TherapistInSchema(),
+            form,
+            therapist.update,
+            gettext("Saved."),
+            url_for("therapists.index"),
+        )
+        if done:
+            return done
     return form_page(
         "therapists/edit.html",
         errors,

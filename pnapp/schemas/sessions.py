@@ -9,6 +9,7 @@ from marshmallow import fields, validate, validates_schema
 
 from pnapp.errors import Invalid
 from pnapp.i18n import N_
+from pnapp.measures import MEASURES, REQUIRED_MEASURES
 from pnapp.models import ADJUNCTS, AREAS
 from pnapp.pagination import decode_cursor
 from pnapp.schemas.common import (
@@ -55,21 +56,17 @@ class SessionInSchema(SessionPatchSchema):
     before = fields.Nested(RatingsSchema, required=True)
 
 
-class ChangeSchema(Schema):
-    pain = fields.Integer(allow_none=True)
-    stress = fields.Integer(allow_none=True)
-    numbness = fields.Integer(allow_none=True)
-    tingling = fields.Integer(allow_none=True)
-    weakness = fields.Integer(allow_none=True)
-
-
-class RatingsOutSchema(Schema):
-    pain = fields.Integer()
-    stress = fields.Integer()
-    numbness = fields.Integer(allow_none=True)
-    tingling = fields.Integer(allow_none=True)
-    weakness = fields.Integer(allow_none=True)
-    recorded_at = OutDateTime()
+# Built from the one list of measures: a sixth measure needs no edit here.
+ChangeSchema = Schema.from_dict(
+    {m: fields.Integer(allow_none=True) for m in MEASURES}, name="ChangeSchema"
+)
+RatingsOutSchema = Schema.from_dict(
+    {
+        **{m: fields.Integer(allow_none=m not in REQUIRED_MEASURES) for m in MEASURES},
+        "recorded_at": OutDateTime(),
+    },
+    name="RatingsOutSchema",
+)
 
 
 class SessionSchema(Schema):
