@@ -12,6 +12,7 @@ import logging
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
+from pnapp.models import Login
 from pnapp.reminders import send_due_reminders
 from pnapp.timeutil import utcnow
 
@@ -20,9 +21,11 @@ log = logging.getLogger(__name__)
 
 def run_once(app: Flask) -> None:
     with app.app_context():
-        report = send_due_reminders(utcnow())
+        now = utcnow()
+        report = send_due_reminders(now)
         if report.planned or report.sent or report.retried or report.failed:
             log.info("reminders: %s", report)
+        Login.forget_idle(now)
 
 
 def run_forever(app: Flask) -> None:

@@ -211,3 +211,27 @@ def test_deleting_the_account_ends_its_logins(app, alice):
     with app.app_context():
         assert db.session.get(User, alice.id) is None
         assert db.session.scalar(db.select(db.func.count(Login.id))) == 0
+
+
+def test_a_login_unused_for_longer_than_the_cookie_lives_has_ended_and_is_cleared(app, alice):
+    """The cookie lasts 60 days; a copy of it kept longer must not work either, and the
+    scheduler's pass deletes the row."""
+    from pnapp.scheduler import run_once
+
+    idle = logged_in(app, alice.email)
+    thief = copy_of_cookie(idle, app)
+    recent = logged_in(app, alice.email, LAPTOP)
+    with app.app_context():
+        long_ago = datetime.now(UTC) - app.permanent_session_lifetime - timedelta(minutes=1)
+        idle_id = db.session.scalar(db.select(Login.id).order_by(Login.id))
+        db.session.execute(
+            db.update(Login).where(Login.id == idle_id).values(last_seen_at=long_ago)
+        )
+        db.session.commit()
+    assert thief.get("/me").status_code == 401
+    assert idle.get("/me").status_code == 401
+    assert [x["user_agent"] for x in recent.get("/auth/logins").get_json()["items"]] == [LAPTOP]
+    run_once(app)
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Login)) == 1
+    assert recent.get("/me").status_code == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from flask import current_app
 from sqlalchemy import ForeignKey, String, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
@@ -69,9 +70,9 @@ class Login(db.Model):
         login = db.session.scalar(
             select(cls).where(cls.token_hash == hash_token(token)).options(joinedload(cls.user))
         )
-        if login is None:
-            return None
         now = now or utcnow()
+        if login is None or login.last_seen_at < cls.idle_since(now):
+            return None
         if now - login.last_seen_at > cls.SEEN_EVERY:
             login._seen(now)
         login.token = token
@@ -112,12 +113,27 @@ class Login(db.Model):
             query = query.where(cls.__table__.c.id != keep.id)
         db.session.execute(query)
 
+    @staticmethod
+    def idle_since(now: datetime) -> datetime:
+        """Logins unused since before this have ended: the cookie's own lifetime, held on
+        the server too, so a copy of an old cookie does not live on."""
+        return now - current_app.permanent_session_lifetime
+
+    @classmethod
+    def forget_idle(cls, now: datetime) -> int:
+        """Delete the rows of logins that ended by idling; the scheduler calls this."""
+        result = db.session.execute(
+            cls.__table__.delete().where(cls.__table__.c.last_seen_at < cls.idle_since(now))
+        )
+        db.session.commit()
+        return result.rowcount
+
     @classmethod
     def of(cls, user: User) -> list[Login]:
         """This device's login first, then the others, most recently used first."""
         found = db.session.scalars(
             select(cls)
-            .where(cls.user_id == user.id)
+            .where(cls.user_id == user.id, cls.last_seen_at >= cls.idle_since(utcnow()))
             .order_by(cls.last_seen_at.desc(), cls.id.desc())
         )
         return sorted(found, key=lambda login: not login.current)
