@@ -22,7 +22,7 @@ PAGE_SCRIPTS = {
     "base": ("outbox", "core", "install", "outbox-view"),
     # The session pages, and the offline session shell that extends the new-session page.
     "session": ("heat", "rating-form", "recording"),
-    "settings": ("push",),
+    "settings": ("push", "calendar"),
     "sign-up": ("zone",),
 }
 
