@@ -38,10 +38,11 @@ def new_address():
     flash(
         gettext(
             "Your calendar has a new address. The old one no longer works: subscribe again "
-            "with the new one."
+            "with the new one, under “Add to my calendar” below."
         )
     )
-    return redirect(url_for("settings.settings", _anchor="calendar"))
+    # To the top of Settings, where the message shows (an #anchor would scroll past it).
+    return redirect(url_for("settings.settings"))
 
 
 @bp.app_template_global()
