@@ -36,9 +36,11 @@ LENGTH = timedelta(minutes=15)
 FEED_CACHE = "private, max-age=900"
 DOWNLOAD_CACHE = "private, no-store"
 
+# Translators: the name of pnapp's calendar in the person's calendar app.
 NAME = N_("pnapp reminders")
 # The push reminder's words, so the calendar says the same thing.
 SUMMARY = N_("Time for your weekly massage check-in")
+# Translators: the weekly reminder's text in a calendar; %(url)s is the link to record one.
 DESCRIPTION = N_("Have you had this week's massage? Record it in pnapp: %(url)s")
 
 
