@@ -48,14 +48,20 @@ def feed_token(user: User) -> str:
     """The secret in the user's feed address, made on first use. Two first requests at once
     agree: only one UPDATE finds the column empty, and both read back what it stored."""
     if user.calendar_token is None:
+        # First use is a GET, whose transaction has read (the login) and on SQLite could not
+        # take the write lock once another request committed (SQLITE_BUSY at once): end it,
+        # so that the UPDATE is the first statement of a transaction that waits its turn
+        # (the id is read before, as the commit expires it).
+        user_id = user.id
+        db.session.commit()
+        table = User.__table__
         db.session.execute(
-            update(User)
-            .where(User.id == user.id, User.calendar_token.is_(None))
+            update(table)
+            .where(table.c.id == user_id, table.c.calendar_token.is_(None))
             .values(calendar_token=secrets.token_urlsafe(TOKEN_BYTES))
         )
         db.session.commit()
-        db.session.refresh(user)
-    return user.calendar_token
+    return user.calendar_token  # read again: the commit expired it
 
 
 def new_feed_token(user: User) -> str:

@@ -10,7 +10,7 @@ from functools import partial
 import pytest
 import recurring_ical_events
 from icalendar import Calendar
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from pnapp.extensions import db
 from pnapp.models import User
@@ -78,8 +78,8 @@ def test_the_reminder_keeps_its_local_day_and_time_across_daylight_saving_change
     assert {(s.weekday(), s.time()) for s in starts} == {(weekday, time.fromisoformat(at))}
     # The window does cross a change: the same wall time is two different UTC offsets.
     assert len({s.utcoffset() for s in starts}) == 2
-    for event in events:
-        [alarm] = event.walk("VALARM")
+    for occurrence in events:
+        [alarm] = occurrence.walk("VALARM")
         assert alarm["ACTION"] == "DISPLAY" and alarm["DESCRIPTION"]
         assert alarm["TRIGGER"].dt <= timedelta(0)
 
@@ -296,3 +296,27 @@ def test_a_caregivers_settings_have_no_calendar_card(app, bob):
     page = client.get("/settings").get_data(as_text=True)
     assert "Settings" in page and "Add to my calendar" not in page
     assert client.get("/settings/calendar.ics").status_code == 302
+
+
+def test_the_first_address_is_made_even_when_another_request_writes_meanwhile(app, alice, bob):
+    """A GET's transaction has read (the login) before the address is made; a write that
+    another request commits in between must not make this one fail (SQLite: SQLITE_BUSY)."""
+    as_alice = Api(app.test_client()).login(alice.email)
+    with app.app_context():
+        engine = db.engine
+
+    wrote = []
+
+    def another_request_writes(conn, cursor, statement, *args):
+        if statement.startswith("UPDATE users SET calendar_token") and not wrote:
+            wrote.append(True)
+            with engine.begin() as other:
+                other.execute(update(User).where(User.id == bob.id).values(display_name="Bo"))
+
+    event.listen(engine, "before_cursor_execute", another_request_writes)
+    try:
+        response = as_alice.get("/calendar")
+    finally:
+        event.remove(engine, "before_cursor_execute", another_request_writes)
+    assert wrote and response.status_code == 200, response.get_json()
+    assert app.test_client().get(feed_path(as_alice)).status_code == 200
