@@ -45,7 +45,12 @@ def new_token():
     {"type": "string"},
     content_type="text/calendar",
     description="The weekly reminder as an iCalendar file, to import once",
-    headers={"Content-Disposition": {"schema": {"type": "string"}}},
+    headers={
+        "Content-Disposition": {
+            "description": 'attachment; filename="pnapp-reminder.ics"',
+            "schema": {"type": "string"},
+        }
+    },
 )
 def download():
     """The weekly reminder as a file to import once (it will not follow later changes)."""
