@@ -320,3 +320,12 @@ def test_the_first_address_is_made_even_when_another_request_writes_meanwhile(ap
         event.remove(engine, "before_cursor_execute", another_request_writes)
     assert wrote and response.status_code == 200, response.get_json()
     assert app.test_client().get(feed_path(as_alice)).status_code == 200
+
+
+def test_the_everything_export_leaves_out_the_calendar_address(as_alice):
+    """A file a patient may hand to someone must not open their calendar feed."""
+    token = feed_path(as_alice).removeprefix("/calendar/").removesuffix(".ics")
+    export = as_alice.get("/export/all.json")
+    assert export.status_code == 200
+    assert token not in export.get_data(as_text=True)
+    assert "calendar_token" not in export.get_json()["user"]
