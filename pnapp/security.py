@@ -35,15 +35,20 @@ HEADERS = {
 }
 
 
+# Endpoints whose answers are the same whoever asks: no session cookie is written on them.
+COOKIELESS = ("static", "calendar.feed")
+
+
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie, kept off static files: they are the same for everyone and may be
     stored for a year, by proxies too. Otherwise each would carry a freshly signed copy of
     the logged-in person's cookie (a permanent session is signed again on every response)
     and "Vary: Cookie", which the next second's cookie no longer matches, so the browser
-    asked for every cached file again when the service worker stored it."""
+    asked for every cached file again when the service worker stored it. Calendar feeds
+    neither: their secret address is their key, and calendar apps have no cookie to vary on."""
 
     def save_session(self, app: Flask, session, response: Response) -> None:
-        if request.endpoint != "static":
+        if request.endpoint not in COOKIELESS:
             super().save_session(app, session, response)
 
 

@@ -12,6 +12,8 @@
 {#- Translators: {message} is why it failed, already in the reader's language. -#}
 {%- set test_failed = _("The test reminder could not be sent: %(message)s", message="{message}") -%}
 {%- set reminders_off = _("Reminders are off for this phone.") -%}
+{%- set address_copied = _("The address is copied. Paste it into your calendar.") -%}
+{%- set copy_by_hand = _("Copying did not work here. The address is selected: copy it with your device's Copy command.") -%}
 {#- Translators: shown after "Reminders could not be turned on:" when the server gave no reason. -#}
 {%- set failed = _("Failed") -%}
 {%- set tap_a_number = _("Please tap a number for this question.") -%}
@@ -51,6 +53,8 @@
   "test_not_delivered": test_not_delivered,
   "test_failed": test_failed,
   "reminders_off": reminders_off,
+  "address_copied": address_copied,
+  "copy_by_hand": copy_by_hand,
   "failed": failed,
   "tap_a_number": tap_a_number,
   "answer_every_question": answer_every_question,

@@ -332,6 +332,17 @@ ROUTES = {
         None,
         PATIENT_PAGE,
     ),
+    ("/api/v1/calendar", "GET"): ("/api/v1/calendar", None, OWN_API),
+    ("/api/v1/calendar/token", "POST"): ("/api/v1/calendar/token", None, OWN_API),
+    ("/api/v1/calendar/reminder.ics", "GET"): ("/api/v1/calendar/reminder.ics", None, OWN_API),
+    # A secret of another kind (the invitation's) opens no calendar, for anyone.
+    ("/calendar/<token>.ics", "GET"): ("/calendar/{token}.ics", None, dict.fromkeys(CALLERS, 404)),
+    ("/settings/calendar.ics", "GET"): ("/settings/calendar.ics", None, PATIENT_PAGE),
+    ("/settings/calendar/new-address", "POST"): (
+        "/settings/calendar/new-address",
+        {},
+        PATIENT_PAGE,
+    ),
     ("/static/<path:filename>", "GET"): ("/static/css/app.css", None, PUBLIC),
     ("/sw.js", "GET"): ("/sw.js", None, PUBLIC),
 }

@@ -56,6 +56,7 @@ WHO = {
     "/settings": ["patient", "caregiver"],
     "/settings/password": ["patient", "caregiver"],
     "/settings/delete": ["patient", "caregiver"],
+    "/settings/calendar/new-address": ["patient"],
     "/share": ["patient"],
     "/share/<int:share_id>": ["patient", "caregiver"],
     "/sessions/new": ["patient"],

@@ -40,8 +40,9 @@ def _person(user: User) -> dict[str, Any]:
 
 def all_json(patient: User, *, now: datetime | None = None) -> dict[str, Any]:
     """Everything stored about the account. Left out: the password hash, invite token
-    hashes and push encryption keys (secrets, not data about the person), and the other
-    side of a share beyond their id and name (their data, not this account's)."""
+    hashes, the calendar feed's secret and push encryption keys (secrets, not data about the
+    person), and the other side of a share beyond their id and name (their data, not this
+    account's)."""
     shares = db.session.scalars(
         select(CareShare)
         .where(or_(CareShare.patient_id == patient.id, CareShare.caregiver_id == patient.id))
@@ -55,7 +56,7 @@ def all_json(patient: User, *, now: datetime | None = None) -> dict[str, Any]:
 
     return {
         "exported_at": to_utc_iso(now or utcnow()),
-        "user": _row(patient, exclude=("password_hash",)),
+        "user": _row(patient, exclude=("password_hash", "calendar_token")),
         "sessions": rows(MassageSession, MassageSession.patient_id),
         "therapists": rows(Therapist, Therapist.patient_id),
         "shares": [

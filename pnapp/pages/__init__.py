@@ -64,6 +64,7 @@ def submit(
 def init_app(app: Flask) -> None:
     from pnapp.pages import (
         auth,
+        calendar,
         care,
         guide,
         health,
@@ -77,6 +78,7 @@ def init_app(app: Flask) -> None:
 
     for module in (auth, home, sessions, progress, settings, care, therapists, guide, pwa, health):
         app.register_blueprint(module.bp)
+    app.register_blueprint(calendar.bp)
     # Globals (unlike context) reach imported macros too.
     app.jinja_env.globals.update(labels=labels, measures=measures, static_url=static_url)
     app.jinja_env.filters["decimal"] = labels.decimal

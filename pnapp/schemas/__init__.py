@@ -16,6 +16,7 @@ from pnapp.schemas.accounts import RegisterSchema as RegisterSchema
 from pnapp.schemas.accounts import ReminderSchema as ReminderSchema
 from pnapp.schemas.accounts import UserEnvelope as UserEnvelope
 from pnapp.schemas.accounts import UserSchema as UserSchema
+from pnapp.schemas.calendar import CalendarSchema as CalendarSchema
 from pnapp.schemas.common import MAX_ID as MAX_ID
 from pnapp.schemas.common import Schema as Schema
 from pnapp.schemas.exports import ExportQuerySchema as ExportQuerySchema

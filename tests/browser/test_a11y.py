@@ -239,8 +239,10 @@ PAGES: dict[str, list[tuple[tuple[str, ...], str]]] = {
 # GET routes that answer with something other than an HTML page.
 NOT_PAGES = {
     "/api/openapi.json",
+    "/calendar/<token>.ics",
     "/healthz",
     "/manifest.webmanifest",
+    "/settings/calendar.ics",
     "/static/<path:filename>",
     "/sw.js",
 }
