@@ -150,6 +150,12 @@ def flatten(messages, prefix: str = "") -> dict[str, list[str]]:
     return out
 
 
+def route() -> str:
+    """The route's pattern (/calendar/<token>.ics), never the path: a path can carry a
+    secret (a calendar address, an invitation) that has no place in a log."""
+    return request.url_rule.rule if request.url_rule else "(no route)"
+
+
 def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
@@ -274,7 +280,7 @@ def register(app: Flask) -> None:
         # A write raced a delete of the same row (PostgreSQL lets both start): the row is
         # gone, as it would be for a request that came a moment later.
         roll_back()
-        log.info("row deleted meanwhile on %s %s", request.method, request.path)
+        log.info("row deleted meanwhile on %s %s", request.method, route())
         return handle_api_error(ApiError(404))
 
     @app.errorhandler(IntegrityError)
@@ -282,7 +288,7 @@ def register(app: Flask) -> None:
         if not refers_to_a_missing_row(exc):
             return handle_unexpected(exc)
         roll_back()
-        log.info("insert refers to a row deleted meanwhile on %s %s", request.method, request.path)
+        log.info("insert refers to a row deleted meanwhile on %s %s", request.method, route())
         return handle_api_error(ApiError(409))
 
     @app.errorhandler(Exception)
@@ -294,7 +300,7 @@ def register(app: Flask) -> None:
             "unhandled %s on %s %s\n%s",
             type(exc).__name__,
             request.method,
-            request.path,
+            route(),
             where(exc),
         )
         err = ApiError(

@@ -143,3 +143,20 @@ def test_opening_another_connection_keeps_this_processs_sqlite_locks(tmp_path):
             assert (tmp_path / "locks.sqlite3-wal").exists()
             assert holder.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
         db.engine.dispose()
+
+
+def test_an_error_on_a_secret_address_logs_its_route_not_the_secret(app, monkeypatch, caplog):
+    """A calendar or invitation address is a secret: a failure there is logged by the
+    route's pattern."""
+    from pnapp import calendar
+
+    def broken(token):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(calendar, "feed_owner", broken)
+    secret = "SECRET-feed-token-5521"
+    with caplog.at_level(logging.DEBUG):
+        response = app.test_client().get(f"/calendar/{secret}.ics")
+    assert response.status_code == 500
+    assert "/calendar/<token>.ics" in caplog.text
+    assert secret not in caplog.text
