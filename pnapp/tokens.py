@@ -46,8 +46,8 @@ def check(purpose: str, token: str, state_of: Callable[[int], Sequence | None]) 
     """The user id a token was made for, when it is still good.
 
     Raises Gone when it expired, was used or was superseded, NotFound when it was never
-    ours (tampered, truncated, another purpose). state_of(user_id) gives the state now,
-    or None when the account is gone.
+    ours (tampered, truncated, another purpose) or its account no longer exists.
+    state_of(user_id) gives the state now, or None when the account is gone.
     """
     try:
         data = _serializer(purpose).loads(token, max_age=PURPOSES[purpose])
@@ -58,6 +58,8 @@ def check(purpose: str, token: str, state_of: Callable[[int], Sequence | None]) 
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
         raise NotFound()
     state = state_of(data["u"])
-    if state is None or not hmac.compare_digest(str(data.get("f")), fingerprint(state)):
+    if state is None:
+        raise NotFound()
+    if not hmac.compare_digest(str(data.get("f")), fingerprint(state)):
         raise Gone()
     return data["u"]

@@ -62,4 +62,18 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def template_helpers() -> dict:
         tz = current_user.timezone if current_user.is_authenticated else "UTC"
-        return {"local": lambda value, fmt="datetime": labels.local_time(value, tz, fmt)}
+        return {
+            "local": lambda value, fmt="datetime": labels.local_time(value, tz, fmt),
+            "mail_notice": mail_notice(),
+        }
+
+
+def mail_notice() -> str | None:
+    """What the banner on every page asks of the logged-in person about their address:
+    "bouncing" (mail to it came back: check it), "unconfirmed" (open the link, or have it
+    sent again), or nothing."""
+    if not current_user.is_authenticated:
+        return None
+    if current_user.email_bounced_at is not None:
+        return "bouncing"
+    return None if current_user.email_verified else "unconfirmed"

@@ -235,7 +235,12 @@ def test_turning_on_reminders_then_a_weekly_reminder_reaches_the_service_worker(
     with app.app_context():
         user = db.session.get(User, alice.id)
         assert user.reminder_enabled is True
-        assert user.reminder == {"enabled": True, "weekday": 0, "time": "09:00"}
+        assert user.reminder == {
+            "enabled": True,
+            "weekday": 0,
+            "time": "09:00",
+            "channels": ["push"],  # API.md "Reminders on every channel"
+        }
         due = user.next_reminder_at
         [stored] = user.subscriptions
         assert (stored.p256dh, stored.auth) == (
