@@ -76,7 +76,7 @@ def reset_period(user: User) -> str | None:
 # the answer neither says nor takes measurably longer to say which (API.md).
 _MARK_RESET = (
     update(User.__table__)
-    .where(User.__table__.c.email == bindparam("email"))
+    .where(User.__table__.c.email == bindparam("address"))
     .values(reset_requested_at=bindparam("now", type_=User.reset_requested_at.type))
     .returning(User.__table__.c.id)
 )
@@ -90,7 +90,7 @@ def request_password_reset(email: str, now: datetime | None = None) -> None:
     itself proves they read mail there (reset_password marks the address confirmed).
     """
     now = now or utcnow()
-    found = db.session.scalar(_MARK_RESET, {"email": User.normalize_email(email), "now": now})
+    found = db.session.scalar(_MARK_RESET, {"address": User.normalize_email(email), "now": now})
     table = Delivery.__table__
     users = User.__table__
     row = {

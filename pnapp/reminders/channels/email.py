@@ -48,7 +48,6 @@ def message(
     msg["Subject"] = subject
     msg["Date"] = formatdate(usegmt=True)
     msg["Message-ID"] = make_msgid(domain=urlsplit(config["PUBLIC_URL"]).hostname or "pnapp")
-    msg["Content-Language"] = language
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to us
     if unsubscribe_url:
         msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
@@ -56,6 +55,8 @@ def message(
     msg.set_content(text)
     if html:
         msg.add_alternative(html, subtype="html")
+    # Last: set_content and add_alternative move every Content-* header into the parts.
+    msg["Content-Language"] = language
     return msg
 
 
