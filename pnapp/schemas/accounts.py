@@ -179,8 +179,17 @@ class TokenSchema(Schema):
     token = TOKEN
 
 
+class TrimmedEmail(fields.Email):
+    """An address as people type it on a phone: a space before or after is forgiven."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip()
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class PasswordResetSchema(Schema):
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = TrimmedEmail(required=True, validate=validate.Length(max=254))
 
 
 class PasswordResetConfirmSchema(Schema):
