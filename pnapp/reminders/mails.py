@@ -94,11 +94,10 @@ def jobs(rows: list) -> tuple[list[tuple[object, email.EmailMessage]], dict[int,
         for u in db.session.scalars(select(User).where(User.id.in_({r.user_id for r in rows})))
     }
     patient_ids = {int(r.period.split(":", 1)[0]) for r in rows if r.kind == MISSED_WEEK}
-    names = dict(
-        db.session.execute(select(User.id, User.display_name).where(User.id.in_(patient_ids)))
-        if patient_ids
-        else ()
-    )
+    names = {}
+    if patient_ids:
+        found = select(User.id, User.display_name).where(User.id.in_(patient_ids))
+        names = {row.id: row.display_name for row in db.session.execute(found)}
     ready, unwanted = [], {}
     for row in rows:
         user = users.get(row.user_id)
