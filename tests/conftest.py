@@ -322,8 +322,11 @@ def push_service():
     service.close()
 
 
-def add_due_patients(app, service, count: int, due: datetime) -> list[int]:
-    """`count` patients whose weekly reminder is due at `due`, each with a phone."""
+def add_due_patients(
+    app, service, count: int, due: datetime, *, email_verified: bool = False
+) -> list[int]:
+    """`count` patients whose weekly reminder is due at `due`, each with a phone (none when
+    `service` is None: then the reminder goes by mail, to a confirmed address)."""
     with app.app_context():
         hashed = accounts._hasher.hash("not used here")
         ids = list(
@@ -342,19 +345,21 @@ def add_due_patients(app, service, count: int, due: datetime) -> list[int]:
                         "reminder_time": "09:00",
                         "next_reminder_at": due,
                         "created_at": due,
+                        "email_verified": email_verified,
                     }
                     for i in range(count)
                 ],
             )
         )
-        db.session.execute(
-            insert(PushSubscription),
-            [
-                {"user_id": uid, "failures": 0, "created_at": due}
-                | service.subscriber(f"u{uid}").subscription()["keys"]
-                | {"endpoint": service.subscribers[f"u{uid}"].endpoint}
-                for uid in ids
-            ],
-        )
+        if service is not None:
+            db.session.execute(
+                insert(PushSubscription),
+                [
+                    {"user_id": uid, "failures": 0, "created_at": due}
+                    | service.subscriber(f"u{uid}").subscription()["keys"]
+                    | {"endpoint": service.subscribers[f"u{uid}"].endpoint}
+                    for uid in ids
+                ],
+            )
         db.session.commit()
     return ids

@@ -44,6 +44,10 @@ def token_of(link: str) -> str:
     return link.rsplit("/", 1)[-1]
 
 
+def unsubscribe_path(mail) -> str:
+    return urlsplit(mail["List-Unsubscribe"].strip().strip("<>")).path
+
+
 def run(app, now: datetime):
     with app.app_context():
         return send_due_reminders(now)
@@ -211,7 +215,7 @@ def test_a_reminder_mail_is_short_generic_and_links_to_the_new_session_page(
     assert mail["Content-Language"] == "en"
     assert re.fullmatch(r"<[^<>@]+@127\.0\.0\.1>", mail["Message-ID"])
     assert abs(mail["Date"].datetime - datetime.now(UTC)) < timedelta(minutes=5)
-    unsubscribe = mail["List-Unsubscribe"]
+    unsubscribe = mail["List-Unsubscribe"].strip()  # folded onto its own line: it is long
     assert re.fullmatch(rf"<{re.escape(public(app))}/unsubscribe/[\w.-]+>", unsubscribe)
     assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     plain = mail.get_body(("plain",)).get_content()
@@ -231,20 +235,20 @@ def test_a_reminder_mail_is_short_generic_and_links_to_the_new_session_page(
     assert response.headers["Location"].startswith("/login?next=/sessions/new")
 
 
-def test_a_reminder_mail_comes_in_the_persons_language(app, anon, dana, mailbox):
-    anon.patch("/me", {"language": "fr-CA"})
+def test_a_reminder_mail_comes_in_the_persons_language_and_name(app, anon, dana, mailbox):
+    anon.patch("/me", {"language": "fr-CA", "display_name": "Zoë Ångström"})
     run(app, due_instant(app, dana["id"]) + timedelta(minutes=1))
     [mail] = mailbox.wait_for("dana@example.com")
     assert mail["Content-Language"] == "fr-CA"
     assert 'lang="fr-CA"' in mail.get_body(("html",)).get_content()
+    assert "Zoë Ångström" in mail.get_body(("plain",)).get_content()
 
 
 def test_one_click_unsubscribe_needs_no_cookie_and_stops_reminder_mail(app, anon, dana, mailbox):
     due = due_instant(app, dana["id"])
     run(app, due + timedelta(minutes=1))
     [mail] = mailbox.wait_for("dana@example.com")
-    url = mail["List-Unsubscribe"].strip("<>")
-    path = urlsplit(url).path
+    path = unsubscribe_path(mail)
 
     provider = app.test_client()  # a mail provider's server: no cookie, no CSRF token
     for _ in range(2):  # twice: the same answer
@@ -280,7 +284,7 @@ def test_settings_turn_reminder_mail_back_on(app, anon, dana, mailbox):
     due = due_instant(app, dana["id"])
     run(app, due + timedelta(minutes=1))
     [mail] = mailbox.wait_for("dana@example.com")
-    app.test_client().post(urlsplit(mail["List-Unsubscribe"].strip("<>")).path)
+    app.test_client().post(unsubscribe_path(mail))
     browser = Browser(anon.client)
     page = text(browser.get("/settings"))
     assert "Reminder e-mails are off" in page

@@ -84,7 +84,7 @@ STOP_REMINDERS = N_("Stop reminder e-mails:")
 SENT_BY = N_("Sent by pnapp because this address was used there:")
 
 
-def jobs(rows: list) -> tuple[list[tuple[object, email.EmailMessage]], dict[int, str]]:
+def jobs(rows: list) -> tuple[list[tuple[object, email.Message]], dict[int, str]]:
     """(row, message) for each claimed e-mail delivery that is still wanted, and why the
     others are not: reminders go only to a confirmed address that is not bouncing and was
     not unsubscribed; a verification link only while the address needs one; a reset link
@@ -145,7 +145,7 @@ def _link(row, user: User) -> str:
     return public_url("auth.reset_password", token=link_token("password-reset", user))
 
 
-def render(kind: str, user: User, link: str, **values) -> email.EmailMessage:
+def render(kind: str, user: User, link: str, **values) -> email.Message:
     """The message, in the person's language."""
     language = user_language(user)
     words = WORDS[kind]
