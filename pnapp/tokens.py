@@ -14,7 +14,8 @@ import hmac
 from collections.abc import Callable, Sequence
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, Serializer, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 
 from pnapp.errors import Gone, NotFound
 
@@ -26,8 +27,17 @@ PURPOSES = {
 }
 
 
+class _Uncompressed(URLSafeTimedSerializer):
+    """Without zlib: these payloads are some 40 bytes, and zlib.compress lets go of the
+    interpreter lock, so a pass writing thousands of mails while its threads send them
+    waited for the lock at every token. Compressed tokens (a leading ".") still load."""
+
+    def dump_payload(self, obj) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
+
+
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
+    return _Uncompressed(
         current_app.config["SECRET_KEY"],
         salt=f"pnapp.{purpose}",
         signer_kwargs={"digest_method": hashlib.sha256},
