@@ -694,46 +694,70 @@ def median_run(runs: list[Run]) -> Run:
     return sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
 
 
-def print_mail_results(results: list[dict]) -> None:
-    results = [r for r in results if r.get("mail")]
-    if not results:
-        return
+def table(title: str, columns: list[str]):
+    """Print a title and a header with one column per database; return the row printer."""
     print()
-    print(
-        "Reminder mail: send_due_reminders (16 sending threads, SMTP sessions reused) against "
-        "a plain smtplib loop; aiosmtpd in its own process; medians of the rounds"
-    )
-    header = f"{'':36}" + "".join(f"{r['db']:>14}" for r in results)
+    print(title)
+    header = f"{'':36}" + "".join(f"{c:>14}" for c in columns)
     print(header)
     print("-" * len(header))
 
     def line(label, values):
         print(f"{label:36}" + "".join(f"{v:>14}" for v in values))
 
-    apps = [median_run(r["mail"]["apps"]) for r in results]
-    bases = [median_run(r["mail"]["baselines"]) for r in results]
+    return line
+
+
+def medians(rounds: list[dict]) -> tuple[list[Run], list[Run], list[float]]:
+    """Per database: the median app run, the median baseline run, and their ratio."""
+    apps = [median_run(r["apps"]) for r in rounds]
+    bases = [median_run(r["baselines"]) for r in rounds]
     ratios = [a.rate / b.rate if b.rate else 0.0 for a, b in zip(apps, bases, strict=True)]
-    line("due patients = mails per round", [r["mail"]["patients"] for r in results])
-    line("(d) app send_due_reminders (s)", [f"{a.seconds:.2f}" for a in apps])
-    line("(d) app throughput (mail/s)", [f"{a.rate:.0f}" for a in apps])
-    line("(d) baseline smtplib loop (s)", [f"{b.seconds:.2f}" for b in bases])
-    line("(d) baseline throughput (mail/s)", [f"{b.rate:.0f}" for b in bases])
+    return apps, bases, ratios
+
+
+def compare(line, labels: tuple[str, str], unit: str, rounds: list[dict]) -> None:
+    """The app's and the baseline's median seconds and throughput, their ratio and verdict."""
+    apps, bases, ratios = medians(rounds)
+    for label, runs in zip(labels, (apps, bases), strict=True):
+        line(f"{label} (s)", [f"{r.seconds:.2f}" for r in runs])
+        short = " ".join(label.split(" ")[:2])  # "(d) app"
+        line(f"{short} throughput ({unit}/s)", [f"{r.rate:.0f}" for r in runs])
     line("ratio app / baseline", [f"{x:.2f}" for x in ratios])
     line(f"  target ratio >= {TARGET_RATIO}", [verdict(x >= TARGET_RATIO) for x in ratios])
+
+
+def print_rounds(db: str, rounds: dict) -> None:
+    listed = "; ".join(
+        f"app {a.seconds:.2f} s / baseline {b.seconds:.2f} s = {b.seconds / a.seconds:.2f}"
+        for a, b in zip(rounds["apps"], rounds["baselines"], strict=True)
+    )
+    print(f"  [{db}] rounds: {listed}")
+
+
+def print_mail_results(results: list[dict]) -> None:
+    results = [r for r in results if r.get("mail")]
+    if not results:
+        return
+    line = table(
+        "Reminder mail: send_due_reminders (16 sending threads, SMTP sessions reused) against "
+        "a plain smtplib loop; aiosmtpd in its own process; medians of the rounds",
+        [r["db"] for r in results],
+    )
+    mail = [r["mail"] for r in results]
+    apps = medians(mail)[0]
+    line("due patients = mails per round", [m["patients"] for m in mail])
+    compare(line, ("(d) app send_due_reminders", "(d) baseline smtplib loop"), "mail", mail)
+    per_10k = [a.seconds * 10000 / m["patients"] for a, m in zip(apps, mail, strict=True)]
     line(
         f"  target < {TARGET_MAIL_SECONDS:.0f} s per 10,000",
-        [
-            verdict(a.seconds * 10000 / r["mail"]["patients"] < TARGET_MAIL_SECONDS)
-            for a, r in zip(apps, results, strict=True)
-        ],
+        [verdict(x < TARGET_MAIL_SECONDS) for x in per_10k],
     )
-    line("exactly one mail each", [verdict(not r["mail"]["errors"]) for r in results])
+    line("exactly one mail each", [verdict(not m["errors"]) for m in mail])
     for r in results:
-        rounds = "; ".join(
-            f"app {a.seconds:.2f} s / baseline {b.seconds:.2f} s = {b.seconds / a.seconds:.2f}"
-            for a, b in zip(r["mail"]["apps"], r["mail"]["baselines"], strict=True)
-        )
-        print(f"  [{r['db']}] rounds: {rounds}")
+        for error in r["mail"]["errors"]:
+            print(f"  [{r['db']}] ERROR {error}")
+        print_rounds(r["db"], r["mail"])
 
 
 def print_results(results: list[dict]) -> None:
@@ -741,30 +765,16 @@ def print_results(results: list[dict]) -> None:
     results = [r for r in results if "apps" in r]
     if not results:
         return
-    print()
-    print(
+    line = table(
         "Reminder fan-out: 16 sending threads; push service in its own process (201, counts); "
-        "baseline and app alternate, medians of the rounds"
+        "baseline and app alternate, medians of the rounds",
+        [r["db"] for r in results],
     )
-    header = f"{'':36}" + "".join(f"{r['db']:>14}" for r in results)
-    print(header)
-    print("-" * len(header))
-
-    def line(label, values):
-        print(f"{label:36}" + "".join(f"{v:>14}" for v in values))
-
-    apps = [median_run(r["apps"]) for r in results]
-    bases = [median_run(r["baselines"]) for r in results]
-    ratios = [a.rate / b.rate if b.rate else 0.0 for a, b in zip(apps, bases, strict=True)]
+    apps = medians(results)[0]
     line("due patients = messages per round", [r["patients"] for r in results])
     line("rounds", [len(r["apps"]) for r in results])
     line("payload plaintext (bytes)", [r["payload_bytes"] for r in results])
-    line("(a) app send_due_reminders (s)", [f"{a.seconds:.2f}" for a in apps])
-    line("(a) app throughput (msg/s)", [f"{a.rate:.0f}" for a in apps])
-    line("(b) baseline pywebpush loop (s)", [f"{b.seconds:.2f}" for b in bases])
-    line("(b) baseline throughput (msg/s)", [f"{b.rate:.0f}" for b in bases])
-    line("ratio app / baseline", [f"{x:.2f}" for x in ratios])
-    line(f"  target ratio >= {TARGET_RATIO}", [verdict(x >= TARGET_RATIO) for x in ratios])
+    compare(line, ("(a) app send_due_reminders", "(b) baseline pywebpush loop"), "msg", results)
     line(
         f"  target < {TARGET_SECONDS:.0f} s per 10,000",
         [
@@ -776,11 +786,7 @@ def print_results(results: list[dict]) -> None:
     for r in results:
         for error in r["errors"]:
             print(f"  [{r['db']}] ERROR {error}")
-        rounds = "; ".join(
-            f"app {a.seconds:.2f} s / baseline {b.seconds:.2f} s = {b.seconds / a.seconds:.2f}"
-            for a, b in zip(r["apps"], r["baselines"], strict=True)
-        )
-        print(f"  [{r['db']}] rounds: {rounds}")
+        print_rounds(r["db"], r)
         print(f"  [{r['db']}] app report (median round): {median_run(r['apps']).detail}")
 
     for r in results:

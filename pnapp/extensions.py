@@ -76,3 +76,17 @@ class PnApi(Api):
 
 
 api = PnApi()
+
+
+def reset_limits(view):
+    """Asking for a password-reset link: limited per address and per network address."""
+    per_ip = limiter.shared_limit(RESET_PER_IP, scope="password-reset-ip", methods=["POST"])
+    per_address = limiter.shared_limit(
+        RESET_PER_ADDRESS, scope="password-reset", key_func=address_key, methods=["POST"]
+    )
+    return per_ip(per_address(view))
+
+
+def resend_limit(view):
+    """Asking for a new link to confirm one's address: limited per person."""
+    return limiter.shared_limit(RESEND_LIMIT, scope="verify-resend", key_func=user_key)(view)

@@ -186,23 +186,24 @@ def test_bad_channel_choices_are_422_and_change_nothing(as_alice, channels):
     assert as_alice.get("/me").get_json()["reminder"]["channels"] == ["push"]
 
 
+def settings_form(weekday: int, time: str, channels: list[str], name: str = "Alice") -> MultiDict:
+    """The Settings form as a person fills it in: reminders on, at `weekday` and `time`, by
+    the ticked `channels`."""
+    form = MultiDict({"display_name": name, "timezone": "America/Toronto"})
+    form.update({"reminder.enabled": "on", "reminder.weekday": str(weekday)})
+    form["reminder.time"] = time
+    form.setlist("reminder.channels", channels)
+    return form
+
+
 def test_the_settings_tiles_choose_the_channels(app, as_alice, confirmed):
     browser = Browser(as_alice.client)
     page = browser.get("/settings").get_data(as_text=True)
     assert 'name="reminder.channels" value="push" checked' in page
     assert "Notifications on this phone" in page and "E-mail" in page
-    form = {
-        "display_name": "Alice",
-        "timezone": "America/Toronto",
-        "reminder.enabled": "on",
-        "reminder.weekday": "2",
-        "reminder.time": "07:30",
-    }
-    client = as_alice.client
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    data = MultiDict([("csrf_token", token), *form.items()])
-    data.setlist("reminder.channels", ["push", "email"])
-    assert client.post("/settings", data=data).status_code == 302
+    data = settings_form(2, "07:30", ["push", "email"])
+    data["csrf_token"] = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert as_alice.client.post("/settings", data=data).status_code == 302
     assert as_alice.get("/me").get_json()["reminder"]["channels"] == ["push", "email"]
     settings = text(browser.get("/settings"))
     assert "so we will e-mail you on Wednesday at 7:30" in settings

@@ -24,16 +24,10 @@ from pnapp.reminders.instant import wait_idle
 from tests.conftest import PASSWORD, Api, confirm_address
 from tests.helpers import session_body
 from tests.smtpserver import link_in
+from tests.test_accounts import NEW
+from tests.test_ladder import settings_form
 from tests.test_pages import Browser, text
 from tests.test_reminders import due_instant, remind_at
-
-NEW = {
-    "email": "Dana@Example.com",
-    "password": "a long enough password",
-    "display_name": "Dana",
-    "role": "patient",
-    "timezone": "America/Toronto",
-}
 
 
 def public(app) -> str:
@@ -288,17 +282,7 @@ def test_settings_turn_reminder_mail_back_on(app, anon, dana, mailbox):
     browser = Browser(anon.client)
     page = text(browser.get("/settings"))
     assert "Reminder e-mails are off" in page
-    response = browser.submit(
-        "/settings",
-        {
-            "display_name": "Dana",
-            "timezone": "America/Toronto",
-            "reminder.enabled": "on",
-            "reminder.weekday": "0",
-            "reminder.time": "18:00",
-            "reminder.channels": "email",
-        },
-    )
+    response = browser.submit("/settings", settings_form(0, "18:00", ["email"], name="Dana"))
     assert "Settings saved." in text(response)
     me = anon.get("/me").get_json()
     assert me["email_reminders"] is True and me["reminder"]["channels"] == ["email"]

@@ -18,17 +18,7 @@ from pnapp.auth import (
     start_session,
 )
 from pnapp.errors import ApiError
-from pnapp.extensions import (
-    LOGIN_LIMIT,
-    REGISTER_LIMIT,
-    RESEND_LIMIT,
-    RESET_PER_ADDRESS,
-    RESET_PER_IP,
-    address_key,
-    db,
-    limiter,
-    user_key,
-)
+from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, limiter, resend_limit, reset_limits
 from pnapp.models import Login, User, recovery
 from pnapp.schemas import (
     CsrfSchema,
@@ -61,18 +51,24 @@ def register(data):
     return {"user": user}
 
 
+def link_answers(view):
+    """Documents what a mailed one-time link may get: 404 when it was never ours, 410 when
+    it was used, expired or superseded."""
+    view = bp.alt_response(410, schema=ERROR, description="Used, expired or superseded")(view)
+    return bp.alt_response(404, schema=ERROR, description="Not a link of ours")(view)
+
+
 @bp.post("/auth/verify-email")
 @bp.arguments(TokenSchema)
 @bp.response(200, UserSchema)
-@bp.alt_response(404, schema=ERROR, description="Not a link of ours")
-@bp.alt_response(410, schema=ERROR, description="Used, expired or superseded")
+@link_answers
 def verify_email(data):
     """Confirm the address with the token from the mailed link (no login needed)."""
     return recovery.verify_email(data["token"])
 
 
 @bp.post("/auth/verify-email/resend")
-@limiter.shared_limit(RESEND_LIMIT, scope="verify-resend", key_func=user_key)
+@resend_limit
 @requires()
 @bp.response(202)
 @bp.alt_response(409, schema=ERROR, description="Already confirmed")
@@ -84,8 +80,7 @@ def resend_verification():
 
 
 @bp.post("/auth/password-reset")
-@limiter.shared_limit(RESET_PER_IP, scope="password-reset-ip")
-@limiter.shared_limit(RESET_PER_ADDRESS, scope="password-reset", key_func=address_key)
+@reset_limits
 @bp.arguments(PasswordResetSchema)
 @bp.response(202)
 @bp.alt_response(429, schema=ERROR, description="Too many; see Retry-After")
@@ -99,8 +94,7 @@ def password_reset(data):
 @limiter.limit(LOGIN_LIMIT)
 @bp.arguments(PasswordResetConfirmSchema)
 @bp.response(200, UserEnvelope)
-@bp.alt_response(404, schema=ERROR, description="Not a link of ours")
-@bp.alt_response(410, schema=ERROR, description="Used, expired or superseded")
+@link_answers
 @bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
 def password_reset_confirm(data):
     """Set a new password with the mailed token; every other login ends, and this request

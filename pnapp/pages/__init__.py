@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Flask, redirect, render_template, url_for
+from flask import Flask, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from pnapp import labels, measures
@@ -72,8 +72,8 @@ def mail_notice() -> str | None:
     """What the banner on every page asks of the logged-in person about their address:
     "bouncing" (mail to it came back: check it), "unconfirmed" (open the link, or have it
     sent again), or nothing."""
-    if not current_user.is_authenticated:
-        return None
+    if not current_user.is_authenticated or request.endpoint == "auth.verify_email":
+        return None  # (that page is the answer to the banner)
     if current_user.email_bounced_at is not None:
         return "bouncing"
     return None if current_user.email_verified else "unconfirmed"

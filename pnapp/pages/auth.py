@@ -21,17 +21,7 @@ from pnapp.auth import (
     start_session,
 )
 from pnapp.errors import Conflict, Gone, NotFound, TooMany, http_status
-from pnapp.extensions import (
-    LOGIN_LIMIT,
-    REGISTER_LIMIT,
-    RESEND_LIMIT,
-    RESET_PER_ADDRESS,
-    RESET_PER_IP,
-    address_key,
-    db,
-    limiter,
-    user_key,
-)
+from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, limiter, resend_limit, reset_limits
 from pnapp.forms import load, to_json_shape
 from pnapp.models import (
     User,
@@ -105,10 +95,7 @@ def logout():
 
 
 @bp.route("/password-reset", methods=["GET", "POST"])
-@limiter.shared_limit(RESET_PER_IP, scope="password-reset-ip", methods=["POST"])
-@limiter.shared_limit(
-    RESET_PER_ADDRESS, scope="password-reset", key_func=address_key, methods=["POST"]
-)
+@reset_limits
 def forgot_password():
     """Ask for a link to set a new password. The answer is the same whether or not an
     account uses the address, so the page tells no one who has an account."""
@@ -156,7 +143,7 @@ def verify_email(token: str):
 
 
 @bp.post("/verify-email/resend")
-@limiter.shared_limit(RESEND_LIMIT, scope="verify-resend", key_func=user_key)
+@resend_limit
 @login_required
 def resend_verification():
     """Mail a new link to confirm the address (the banner's and Settings' button)."""
