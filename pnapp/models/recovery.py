@@ -46,13 +46,9 @@ def ask_to_verify(user: User, now: datetime | None = None) -> None:
     Delivery.queue(user.id, VERIFY_EMAIL, _period(now), now)
 
 
-def check_verify(token: str) -> User:
-    return db.session.get(User, _checked("verify-email", token, verify_state))
-
-
 def verify_email(token: str) -> User:
     """Confirm the address the link was mailed to. Gone when used, expired or superseded."""
-    user = check_verify(token)
+    user = holder("verify-email", token)
     user.email_verified = True
     user.email_bounced_at = None  # it works again: mail may go to it
     db.session.commit()
@@ -115,20 +111,17 @@ def request_password_reset(email: str, now: datetime | None = None) -> None:
     db.session.commit()
 
 
-def check_reset(token: str) -> User:
-    return db.session.get(User, _checked("password-reset", token, reset_state))
-
-
 def reset_password(token: str, new_password: str) -> User:
     """Set a new password from a mailed link: every login of the account ends, the
     password lockout is lifted, and the address counts as confirmed. The caller then logs
     the person in (a fresh login, which survives)."""
-    user = check_reset(token)
+    user = holder("password-reset", token)
     user.set_password(new_password)
     user.reset_requested_at = None
     user.failed_logins = 0
     user.locked_until = None
-    user.email_verified = True
+    user.email_verified = True  # the link came to this address: it is theirs, and it works
+    user.email_bounced_at = None
     Login.end_all(user)
     db.session.flush()
     return user
@@ -137,32 +130,31 @@ def reset_password(token: str, new_password: str) -> User:
 # Unsubscribe (RFC 8058): no expiry and no state, so it stays idempotent.
 
 
-def unsubscribe_state(user: User) -> tuple:
-    return ()
-
-
-def check_unsubscribe(token: str) -> User:
-    return db.session.get(User, _checked("unsubscribe", token, unsubscribe_state))
-
-
 def unsubscribe(token: str) -> None:
     """Turn reminder mail off for the person the link was mailed to."""
-    user = check_unsubscribe(token)
-    user.email_reminders = False
+    holder("unsubscribe", token).email_reminders = False
     db.session.commit()
 
 
-def _checked(purpose: str, token: str, state) -> int:
+# What each kind of link fingerprints: the state that changes once it has done its job.
+STATES = {
+    "verify-email": verify_state,
+    "password-reset": reset_state,
+    "unsubscribe": lambda user: (),
+}
+
+
+def holder(purpose: str, token: str) -> User:
+    """The account a link that is still good was mailed to; Gone when it was used, expired
+    or superseded, NotFound when it is not one of ours or its account is gone."""
+
     def state_of(user_id: int):
         user = db.session.get(User, user_id)
-        return state(user) if user is not None else None
+        return STATES[purpose](user) if user is not None else None
 
-    return tokens.check(purpose, token, state_of)
+    return db.session.get(User, tokens.check(purpose, token, state_of))
 
 
 def link_token(purpose: str, user: User) -> str:
     """A fresh token for a mailed link, fingerprinting the user's state now."""
-    state = {"verify-email": verify_state, "password-reset": reset_state}.get(
-        purpose, unsubscribe_state
-    )
-    return tokens.make(purpose, user.id, state(user))
+    return tokens.make(purpose, user.id, STATES[purpose](user))

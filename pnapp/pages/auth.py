@@ -114,7 +114,7 @@ def forgot_password():
 def reset_password(token: str):
     """Set a new password from the mailed link, then land logged in on the home page."""
     try:
-        recovery.check_reset(token)
+        recovery.holder("password-reset", token)
     except (Gone, NotFound) as err:
         return dead_link(err, url_for("auth.forgot_password"))
     errors = {}
@@ -136,7 +136,7 @@ def verify_email(token: str):
         if request.method == "POST":
             recovery.verify_email(token)
             return render_template("auth/verify_email.html", done=True)
-        recovery.check_verify(token)
+        recovery.holder("verify-email", token)
     except (Gone, NotFound) as err:
         return dead_link(err, url_for("settings.settings", _anchor="email"))
     return render_template("auth/verify_email.html", done=False)

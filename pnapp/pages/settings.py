@@ -150,5 +150,5 @@ def unsubscribe(token: str):
     if request.method == "POST":
         recovery.unsubscribe(token)
         return render_template("settings_unsubscribe.html", done=True)
-    recovery.check_unsubscribe(token)
+    recovery.holder("unsubscribe", token)
     return render_template("settings_unsubscribe.html", done=False)

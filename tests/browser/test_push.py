@@ -455,3 +455,27 @@ def test_every_start_repairs_a_subscription_the_server_lost(push_page, app, alic
     ).json_value()
     assert known["endpoint"] == subscriber.endpoint
     assert known["user"] == str(alice.id)
+
+
+def test_blocked_notifications_are_told_to_the_server_and_reminders_go_by_email(
+    blocked_page, app, alice
+):
+    """The reminder ladder: a browser that blocks notifications reports it (push.js), and
+    the reminder goes by e-mail to a confirmed address; Settings says why."""
+
+    def blocked() -> bool:
+        with app.app_context():
+            found = db.session.get(User, alice.id).push_blocked
+            db.session.remove()
+            return found
+
+    wait_until(blocked, what="push_blocked reported")
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        user.email_verified = True
+        user.update({"reminder": {"enabled": True}})
+        db.session.remove()
+    blocked_page.reload()
+    expect(blocked_page.locator("#reminder-route")).to_contain_text(
+        "Notifications are blocked on your phone, so we will e-mail you on Monday"
+    )
