@@ -24,7 +24,17 @@ POSTs per endpoint: every due patient must have received exactly one message, or
 exits with status 1. Every subscription shares one key pair (only the endpoint differs), which
 saves making 10,000 keys and changes nothing in the sender's work.
 
-Targets: app/baseline throughput >= 0.8; 10,000 reminders in < 30 s; query median < 50 ms.
+  (d) mail      10,000 (--mail-patients) due patients with no device and a confirmed address:
+                their reminders go by e-mail through `send_due_reminders(now)` (planning,
+                claiming, writing each mail in the person's language with its unsubscribe
+                token, SMTP, recording) to a local SMTP server (aiosmtpd in a process of its
+                own, counting messages per recipient). Baseline: a plain smtplib loop over one
+                connection that builds each mail with EmailMessage (text and HTML of the same
+                size, the same headers), as RECIPES.md's mailer does, and sends it. Rounds
+                alternate as in (a) and (b); every patient must get exactly one mail.
+
+Targets: app/baseline throughput >= 0.8; 10,000 reminders in < 30 s; query median < 50 ms;
+mail: app/baseline >= 0.8 and 10,000 mails in < 60 s.
 
 WARNING: with --db postgresql or both (the default) it WIPES the PostgreSQL database at
 PNAPP_BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/pnapp_bench): it
@@ -33,6 +43,7 @@ it at a database you care about, and do not run it while bench/api_write.py uses
 database.
 
     .venv/bin/python bench/reminders.py [--patients 10000] [--db sqlite|postgresql|both]
+        [--mail-patients 10000] [--only push|mail]
 """
 
 from __future__ import annotations
@@ -54,7 +65,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from _server import flask, reset_postgres  # noqa: E402
+from _server import flask, free_port, reset_postgres  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -72,6 +83,7 @@ SERVER_START_TIMEOUT = 10
 TARGET_RATIO = 0.8
 TARGET_SECONDS = 30.0
 TARGET_QUERY_MS = 50.0
+TARGET_MAIL_SECONDS = 60.0
 
 
 # The push service: a separate process that counts
@@ -156,6 +168,63 @@ class PushService:
             self.process.join(5)
 
 
+# The mail server: aiosmtpd in a process of its own, counting what each recipient gets
+
+
+def _smtp_service(control) -> None:
+    """Accept every message and count it per recipient; answer "counts", "reset" and "stop"
+    on the `control` pipe."""
+    from aiosmtpd.controller import Controller
+
+    counts: Counter = Counter()
+    lock = threading.Lock()
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            with lock:
+                counts.update(envelope.rcpt_tos)
+            return "250 Message accepted"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    control.send(port)
+    while (command := control.recv()) != "stop":
+        with lock:
+            control.send(dict(counts))
+            if command == "reset":
+                counts.clear()
+    controller.stop()
+
+
+class SmtpService:
+    def __init__(self):
+        ctx = multiprocessing.get_context("spawn")
+        self.control, child = ctx.Pipe()
+        self.process = ctx.Process(target=_smtp_service, args=(child,), daemon=True)
+        self.process.start()
+        if not self.control.poll(SERVER_START_TIMEOUT):
+            self.close()
+            raise RuntimeError("the SMTP server did not start")
+        self.port = self.control.recv()
+
+    def counts(self) -> Counter:
+        self.control.send("counts")
+        return Counter(self.control.recv())
+
+    def reset(self) -> None:
+        self.control.send("reset")
+        self.control.recv()
+
+    def close(self) -> None:
+        if self.process.is_alive():
+            self.control.send("stop")
+        self.process.join(5)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(5)
+
+
 # Databases
 
 
@@ -176,7 +245,7 @@ def init_schema(db: str, instance: Path, url: str) -> None:
     flask(env, "init", timeout=120)
 
 
-def make_app(instance: Path, url: str):
+def make_app(instance: Path, url: str, smtp_port: int):
     os.environ["PNAPP_INSTANCE_PATH"] = str(instance)
     from pnapp import create_app
 
@@ -187,6 +256,8 @@ def make_app(instance: Path, url: str):
             "PUSH_ALLOWED_HOSTS": "127.0.0.1",
             "PUBLIC_URL": "https://pnapp.example",
             "VAPID_SUBJECT": "mailto:bench@pnapp.example",
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_port,
         }
     )
 
@@ -207,9 +278,10 @@ def subscriber_keys() -> dict[str, str]:
     return {"p256dh": b64(point), "auth": b64(os.urandom(16))}
 
 
-def user_rows(start: int, count: int, hashed: str, due_at) -> list[dict]:
+def user_rows(start: int, count: int, hashed: str, due_at, verified: bool = False) -> list[dict]:
     return [
         {
+            "email_verified": verified,
             "email": f"p{i}@bench.example",
             "password_hash": hashed,
             "display_name": f"P{i}",
@@ -226,8 +298,9 @@ def user_rows(start: int, count: int, hashed: str, due_at) -> list[dict]:
     ]
 
 
-def insert_due_patients(app, patients: int, push_base: str, keys: dict) -> list[dict]:
-    """`patients` due patients, each with one subscription; returns the subscriptions."""
+def insert_due_patients(app, patients: int, push_base: str | None, keys: dict) -> list[dict]:
+    """`patients` due patients, each with one subscription; returns the subscriptions. With
+    no `push_base`: no device, and a confirmed address (their reminder goes by mail)."""
     from sqlalchemy import insert
 
     from pnapp.extensions import db
@@ -241,11 +314,13 @@ def insert_due_patients(app, patients: int, push_base: str, keys: dict) -> list[
             ids = (
                 db.session.execute(
                     insert(User).returning(User.id),
-                    user_rows(start, count, hashed, lambda i: DUE),
+                    user_rows(start, count, hashed, lambda i: DUE, verified=push_base is None),
                 )
                 .scalars()
                 .all()
             )
+            if push_base is None:
+                continue
             rows = [
                 {
                     "user_id": uid,
@@ -359,6 +434,93 @@ def exactly_once(counts: Counter, subs: list[dict], push_base: str) -> str | Non
     return None
 
 
+# (d)
+
+
+def mail_parts(app) -> tuple[str, str, str]:
+    """The subject, text and HTML of the app's own weekly reminder mail, for the baseline
+    to send the same bytes' worth."""
+    from pnapp.models import User
+    from pnapp.reminders import WEEKLY
+    from pnapp.reminders.mails import render
+
+    with app.app_context():
+        person = User(id=1, email="p0@bench.example", display_name="P0", language="en")
+        msg = render(WEEKLY, person, "https://pnapp.example/sessions/new")
+        text, html = (part.get_payload(decode=True).decode() for part in msg.get_payload())
+        return str(msg["Subject"]), text, html
+
+
+def run_mail_baseline(app, port: int, patients: int, parts: tuple[str, str, str]) -> Run:
+    """A plain smtplib loop: one connection, each mail built with EmailMessage and sent."""
+    import smtplib
+    from email.message import EmailMessage
+    from email.utils import formatdate, make_msgid
+
+    subject, text, html = parts
+    sender = app.config["MAIL_FROM"]
+    started = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port, timeout=TIMEOUT_S) as smtp:
+        for i in range(patients):
+            msg = EmailMessage()
+            msg["From"] = sender
+            msg["To"] = f"p{i}@bench.example"
+            msg["Subject"] = subject
+            msg["Date"] = formatdate(usegmt=True)
+            msg["Message-ID"] = make_msgid(domain="pnapp.example")
+            msg["Auto-Submitted"] = "auto-generated"
+            msg["List-Unsubscribe"] = f"<https://pnapp.example/unsubscribe/{i:0>90}>"
+            msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+            msg.set_content(text)
+            msg.add_alternative(html, subtype="html")
+            smtp.send_message(msg)
+    return Run(patients, time.perf_counter() - started, patients)
+
+
+def bench_mail(app, db: str, patients: int, smtp: SmtpService, rounds: int) -> dict:
+    """(d): the same app and database, emptied, with `patients` due patients and no device."""
+    from sqlalchemy import text
+
+    from pnapp.extensions import db as sqla
+
+    with app.app_context():
+        for table in ("deliveries", "push_subscriptions", "users"):
+            sqla.session.execute(text(f"DELETE FROM {table}"))
+        sqla.session.commit()
+        sqla.session.remove()
+    print(f"[{db}] mail: inserting {patients} due patients with no device ...", flush=True)
+    insert_due_patients(app, patients, None, {})
+    parts = mail_parts(app)
+    expected = {f"p{i}@bench.example" for i in range(patients)}
+
+    def exactly_once_each() -> str | None:
+        counts = smtp.counts()
+        smtp.reset()
+        missing, extra = expected - set(counts), set(counts) - expected
+        repeated = sum(1 for n in counts.values() if n > 1)
+        if missing or extra or repeated:
+            return f"{len(missing)} missing, {len(extra)} unexpected, {repeated} repeated"
+        return None
+
+    run_mail_baseline(app, smtp.port, min(500, patients), parts)  # warm-up
+    smtp.reset()
+    baselines, apps, errors = [], [], []
+    for round_ in range(1, rounds + 1):
+        if round_ > 1:
+            reset_round(app, db)
+        print(f"[{db}] mail round {round_}: baseline smtplib loop ...", flush=True)
+        baselines.append(run_mail_baseline(app, smtp.port, patients, parts))
+        if problem := exactly_once_each():
+            errors.append(f"mail baseline round {round_}: {problem}")
+        print(f"[{db}] mail round {round_}: app send_due_reminders ...", flush=True)
+        apps.append(run_app(app))
+        if problem := exactly_once_each():
+            errors.append(f"mail app round {round_}: {problem}")
+        if apps[-1].ok != patients:
+            errors.append(f"mail app round {round_}: {apps[-1].detail}")
+    return {"patients": patients, "apps": apps, "baselines": baselines, "errors": errors}
+
+
 # (c)
 
 
@@ -456,7 +618,9 @@ def reset_round(app, db: str) -> None:
         sqla.session.remove()
 
 
-def bench_db(db: str, patients: int, push: PushService, keys: dict, args) -> dict:
+def bench_db(
+    db: str, patients: int, push: PushService, smtp: SmtpService, keys: dict, args
+) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"pnapp-bench-{db}-") as scratch_dir:
         scratch = Path(scratch_dir)
         instance = scratch / "instance"
@@ -464,8 +628,13 @@ def bench_db(db: str, patients: int, push: PushService, keys: dict, args) -> dic
         if db == "postgresql":
             reset_postgres(PG_URL)
         init_schema(db, instance, url)
-        app = make_app(instance, url)
+        app = make_app(instance, url, smtp.port)
         try:
+            mail = None
+            if args.only in (None, "mail"):
+                mail = bench_mail(app, db, args.mail_patients, smtp, args.rounds)
+            if args.only == "mail":
+                return {"db": db, "mail": mail, "errors": mail["errors"]}
             print(f"[{db}] inserting {patients} due patients ...", flush=True)
             t0 = time.perf_counter()
             subs = insert_due_patients(app, patients, push.base, keys)
@@ -506,7 +675,8 @@ def bench_db(db: str, patients: int, push: PushService, keys: dict, args) -> dic
                 "apps": apps,
                 "baselines": baselines,
                 "query": query,
-                "errors": errors,
+                "mail": mail,
+                "errors": errors + (mail["errors"] if mail else []),
             }
         finally:
             from pnapp.extensions import db as sqla
@@ -524,31 +694,87 @@ def median_run(runs: list[Run]) -> Run:
     return sorted(runs, key=lambda r: r.seconds)[len(runs) // 2]
 
 
-def print_results(results: list[dict]) -> None:
+def table(title: str, columns: list[str]):
+    """Print a title and a header with one column per database; return the row printer."""
     print()
-    print(
-        "Reminder fan-out: 16 sending threads; push service in its own process (201, counts); "
-        "baseline and app alternate, medians of the rounds"
-    )
-    header = f"{'':36}" + "".join(f"{r['db']:>14}" for r in results)
+    print(title)
+    header = f"{'':36}" + "".join(f"{c:>14}" for c in columns)
     print(header)
     print("-" * len(header))
 
     def line(label, values):
         print(f"{label:36}" + "".join(f"{v:>14}" for v in values))
 
-    apps = [median_run(r["apps"]) for r in results]
-    bases = [median_run(r["baselines"]) for r in results]
+    return line
+
+
+def medians(rounds: list[dict]) -> tuple[list[Run], list[Run], list[float]]:
+    """Per database: the median app run, the median baseline run, and their ratio."""
+    apps = [median_run(r["apps"]) for r in rounds]
+    bases = [median_run(r["baselines"]) for r in rounds]
     ratios = [a.rate / b.rate if b.rate else 0.0 for a, b in zip(apps, bases, strict=True)]
+    return apps, bases, ratios
+
+
+def compare(line, labels: tuple[str, str], unit: str, rounds: list[dict]) -> None:
+    """The app's and the baseline's median seconds and throughput, their ratio and verdict."""
+    apps, bases, ratios = medians(rounds)
+    for label, runs in zip(labels, (apps, bases), strict=True):
+        line(f"{label} (s)", [f"{r.seconds:.2f}" for r in runs])
+        short = " ".join(label.split(" ")[:2])  # "(d) app"
+        line(f"{short} throughput ({unit}/s)", [f"{r.rate:.0f}" for r in runs])
+    line("ratio app / baseline", [f"{x:.2f}" for x in ratios])
+    line(f"  target ratio >= {TARGET_RATIO}", [verdict(x >= TARGET_RATIO) for x in ratios])
+
+
+def print_rounds(db: str, rounds: dict) -> None:
+    listed = "; ".join(
+        f"app {a.seconds:.2f} s / baseline {b.seconds:.2f} s = {b.seconds / a.seconds:.2f}"
+        for a, b in zip(rounds["apps"], rounds["baselines"], strict=True)
+    )
+    print(f"  [{db}] rounds: {listed}")
+
+
+def print_mail_results(results: list[dict]) -> None:
+    results = [r for r in results if r.get("mail")]
+    if not results:
+        return
+    line = table(
+        "Reminder mail: send_due_reminders (16 sending threads, SMTP sessions reused) against "
+        "a plain smtplib loop; aiosmtpd in its own process; medians of the rounds",
+        [r["db"] for r in results],
+    )
+    mail = [r["mail"] for r in results]
+    apps = medians(mail)[0]
+    line("due patients = mails per round", [m["patients"] for m in mail])
+    compare(line, ("(d) app send_due_reminders", "(d) baseline smtplib loop"), "mail", mail)
+    per_10k = [a.seconds * 10000 / m["patients"] for a, m in zip(apps, mail, strict=True)]
+    line(
+        f"  target < {TARGET_MAIL_SECONDS:.0f} s per 10,000",
+        [verdict(x < TARGET_MAIL_SECONDS) for x in per_10k],
+    )
+    line("exactly one mail each", [verdict(not m["errors"]) for m in mail])
+    for r in results:
+        for error in r["mail"]["errors"]:
+            print(f"  [{r['db']}] ERROR {error}")
+        print_rounds(r["db"], r["mail"])
+
+
+def print_results(results: list[dict]) -> None:
+    print_mail_results(results)
+    results = [r for r in results if "apps" in r]
+    if not results:
+        return
+    line = table(
+        "Reminder fan-out: 16 sending threads; push service in its own process (201, counts); "
+        "baseline and app alternate, medians of the rounds",
+        [r["db"] for r in results],
+    )
+    apps = medians(results)[0]
     line("due patients = messages per round", [r["patients"] for r in results])
     line("rounds", [len(r["apps"]) for r in results])
     line("payload plaintext (bytes)", [r["payload_bytes"] for r in results])
-    line("(a) app send_due_reminders (s)", [f"{a.seconds:.2f}" for a in apps])
-    line("(a) app throughput (msg/s)", [f"{a.rate:.0f}" for a in apps])
-    line("(b) baseline pywebpush loop (s)", [f"{b.seconds:.2f}" for b in bases])
-    line("(b) baseline throughput (msg/s)", [f"{b.rate:.0f}" for b in bases])
-    line("ratio app / baseline", [f"{x:.2f}" for x in ratios])
-    line(f"  target ratio >= {TARGET_RATIO}", [verdict(x >= TARGET_RATIO) for x in ratios])
+    compare(line, ("(a) app send_due_reminders", "(b) baseline pywebpush loop"), "msg", results)
     line(
         f"  target < {TARGET_SECONDS:.0f} s per 10,000",
         [
@@ -560,11 +786,7 @@ def print_results(results: list[dict]) -> None:
     for r in results:
         for error in r["errors"]:
             print(f"  [{r['db']}] ERROR {error}")
-        rounds = "; ".join(
-            f"app {a.seconds:.2f} s / baseline {b.seconds:.2f} s = {b.seconds / a.seconds:.2f}"
-            for a, b in zip(r["apps"], r["baselines"], strict=True)
-        )
-        print(f"  [{r['db']}] rounds: {rounds}")
+        print_rounds(r["db"], r)
         print(f"  [{r['db']}] app report (median round): {median_run(r['apps']).detail}")
 
     for r in results:
@@ -598,19 +820,29 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=9, help="(c) timed runs")
     parser.add_argument("--rounds", type=int, default=3, help="(a)+(b) rounds, medians shown")
     parser.add_argument("--skip-query", action="store_true", help="leave out (c)")
+    parser.add_argument("--mail-patients", type=int, default=10000, help="(d) due patients")
+    parser.add_argument("--only", choices=("push", "mail"), help="only (a)-(c), or only (d)")
     args = parser.parse_args()
-    if min(args.patients, args.runs, args.rounds) < 1 or not 0 < args.due <= args.population:
-        parser.error("--patients, --runs, --rounds must be positive; 0 < --due <= --population")
+    if (
+        min(args.patients, args.runs, args.rounds, args.mail_patients) < 1
+        or not 0 < args.due <= args.population
+    ):
+        parser.error(
+            "--patients, --mail-patients, --runs, --rounds must be positive; "
+            "0 < --due <= --population"
+        )
 
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     keys = subscriber_keys()
     push = PushService()
+    smtp = SmtpService()
     results = []
     try:
         for db in dbs:
-            results.append(bench_db(db, args.patients, push, keys, args))
+            results.append(bench_db(db, args.patients, push, smtp, keys, args))
     finally:
         push.close()
+        smtp.close()
     print_results(results)
     return 1 if any(r["errors"] for r in results) else 0
 

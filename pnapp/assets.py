@@ -7,7 +7,7 @@ import hashlib
 from functools import lru_cache
 from pathlib import Path
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 
 
 def static_url(filename: str) -> str:
@@ -16,8 +16,14 @@ def static_url(filename: str) -> str:
 
 def public_url(endpoint: str, **values) -> str:
     """A link to send elsewhere (invitation, notification, mail, FHIR), on PUBLIC_URL: the
-    request's Host header is the sender's to choose, and a forged one would lead elsewhere."""
-    return current_app.config["PUBLIC_URL"].rstrip("/") + url_for(endpoint, **values)
+    request's Host header is the sender's to choose, and a forged one would lead elsewhere.
+    Outside a request (the scheduler's mail) the path comes from the URL map alone."""
+    base = current_app.config["PUBLIC_URL"].rstrip("/")
+    if has_request_context():
+        return base + url_for(endpoint, **values)
+    anchor = values.pop("_anchor", None)
+    path = current_app.url_map.bind("").build(endpoint, values)
+    return base + path + (f"#{anchor}" if anchor else "")
 
 
 @lru_cache(maxsize=256)

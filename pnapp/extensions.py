@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+
+from flask import request
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -38,6 +41,29 @@ LOGIN_LIMIT = "10 per minute;100 per day"
 REGISTER_LIMIT = "5 per minute;50 per day"
 ACCEPT_LIMIT = "10 per minute"
 PUSH_TEST_LIMIT = "5 per minute"
+# Mail we send on request: enough for a person who mistyped or waited, too few for a script
+# to flood someone's inbox. Each is shared by the page and the API (one `scope`).
+RESET_PER_ADDRESS = "3 per 15 minutes;10 per day"
+RESET_PER_IP = "10 per hour;50 per day"
+RESEND_LIMIT = "3 per 15 minutes;10 per day"
+
+
+def address_key() -> str:
+    """The e-mail address a request names (JSON or form), hashed: Flask-Limiter logs the
+    key of a request it refuses, and no address may reach a log."""
+    data = request.get_json(silent=True) if request.is_json else request.form
+    email = data.get("email") if hasattr(data, "get") else None
+    text = email.strip().lower() if isinstance(email, str) else ""
+    return "address:" + hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:24]
+
+
+def user_key() -> str:
+    """Per person when logged in, else per address."""
+    from flask_login import current_user
+
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return get_remote_address()
 
 
 class PnApi(Api):
@@ -50,3 +76,17 @@ class PnApi(Api):
 
 
 api = PnApi()
+
+
+def reset_limits(view):
+    """Asking for a password-reset link: limited per address and per network address."""
+    per_ip = limiter.shared_limit(RESET_PER_IP, scope="password-reset-ip", methods=["POST"])
+    per_address = limiter.shared_limit(
+        RESET_PER_ADDRESS, scope="password-reset", key_func=address_key, methods=["POST"]
+    )
+    return per_ip(per_address(view))
+
+
+def resend_limit(view):
+    """Asking for a new link to confirm one's address: limited per person."""
+    return limiter.shared_limit(RESEND_LIMIT, scope="verify-resend", key_func=user_key)(view)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import lru_cache
 
 from babel import Locale
@@ -237,3 +237,64 @@ def _sort_key(label: str) -> str:
     return "".join(
         c for c in unicodedata.normalize("NFKD", label) if not unicodedata.combining(c)
     ).casefold()
+
+
+# How this week's reminder will reach the person (User.reminder_route), said in one
+# sentence on Settings. Patients' reminders come at a time; caregivers' alerts whenever a
+# patient's week ends.
+ROUTE_WORDS = {
+    "off": _l("Weekly reminders are off."),
+    "push": _l("We will send a notification to your phone on %(day)s at %(time)s."),
+    "both": _l("We will send a notification to your phone and an e-mail on %(day)s at %(time)s."),
+    "push_ok": _l("We will e-mail you on %(day)s at %(time)s."),
+    "no_device": _l(
+        "No phone is set up for reminders, so we will e-mail you on %(day)s at %(time)s."
+    ),
+    "devices_gone": _l(
+        "Your phone no longer takes reminders, so we will e-mail you on %(day)s at %(time)s."
+    ),
+    "push_blocked": _l(
+        "Notifications are blocked on your phone, so we will e-mail you on %(day)s at %(time)s."
+    ),
+    "email_unverified": _l(
+        "No reminder can reach you yet: turn on reminders on this phone, or confirm your "
+        "e-mail address."
+    ),
+    "none": _l(
+        "No reminder can reach you: no phone takes reminders, and reminder e-mails are off."
+    ),
+}
+ALERT_WORDS = {
+    "push": _l("Alerts about the people you help will come as notifications on your phone."),
+    "both": _l(
+        "Alerts about the people you help will come as notifications on your phone and by e-mail."
+    ),
+    "email": _l("Alerts about the people you help will come by e-mail."),
+    "email_unverified": _l(
+        "No alert can reach you yet: turn on reminders on this phone, or confirm your e-mail "
+        "address."
+    ),
+    "none": _l("No alert can reach you: no phone takes reminders, and e-mails are off."),
+}
+
+
+def reminder_route(user) -> str:
+    """The one sentence saying how this week's reminder (a caregiver's alerts) will come."""
+    from pnapp.models.delivery import can_mail
+
+    route = user.reminder_route
+    channel, reason = route["channel"], route["reason"]
+    both = channel == "push" and "email" in user.reminder_channel_list and can_mail(user)
+    if channel == "push":
+        key = "both" if both else "push"
+    elif channel == "email":
+        key = "email" if user.is_caregiver else reason
+    else:
+        key = reason if reason in ("off", "email_unverified") else "none"
+    if user.is_caregiver:
+        return str(ALERT_WORDS[key])
+    hour, minute = map(int, user.reminder_time.split(":"))
+    return str(ROUTE_WORDS[key]) % {
+        "day": WEEKDAYS[user.reminder_weekday],
+        "time": format_time(time(hour, minute), "short", locale=get_locale() or "en"),
+    }

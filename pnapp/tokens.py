@@ -14,7 +14,8 @@ import hmac
 from collections.abc import Callable, Sequence
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, Serializer, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 
 from pnapp.errors import Gone, NotFound
 
@@ -26,8 +27,17 @@ PURPOSES = {
 }
 
 
+class _Uncompressed(URLSafeTimedSerializer):
+    """Without zlib: these payloads are some 40 bytes, and zlib.compress lets go of the
+    interpreter lock, so a pass writing thousands of mails while its threads send them
+    waited for the lock at every token. Compressed tokens (a leading ".") still load."""
+
+    def dump_payload(self, obj) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))
+
+
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(
+    return _Uncompressed(
         current_app.config["SECRET_KEY"],
         salt=f"pnapp.{purpose}",
         signer_kwargs={"digest_method": hashlib.sha256},
@@ -46,8 +56,8 @@ def check(purpose: str, token: str, state_of: Callable[[int], Sequence | None]) 
     """The user id a token was made for, when it is still good.
 
     Raises Gone when it expired, was used or was superseded, NotFound when it was never
-    ours (tampered, truncated, another purpose). state_of(user_id) gives the state now,
-    or None when the account is gone.
+    ours (tampered, truncated, another purpose) or its account no longer exists.
+    state_of(user_id) gives the state now, or None when the account is gone.
     """
     try:
         data = _serializer(purpose).loads(token, max_age=PURPOSES[purpose])
@@ -58,6 +68,8 @@ def check(purpose: str, token: str, state_of: Callable[[int], Sequence | None]) 
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
         raise NotFound()
     state = state_of(data["u"])
-    if state is None or not hmac.compare_digest(str(data.get("f")), fingerprint(state)):
+    if state is None:
+        raise NotFound()
+    if not hmac.compare_digest(str(data.get("f")), fingerprint(state)):
         raise Gone()
     return data["u"]

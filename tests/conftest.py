@@ -124,6 +124,9 @@ def reset_schema() -> None:
 @pytest.fixture(autouse=True)
 def _clean_tables(app):
     yield
+    from pnapp.reminders.instant import wait_idle
+
+    wait_idle(app)  # mail a test asked for leaves before the next test starts
     with app.app_context():
         db.session.remove()
         tables = [t.name for t in db.metadata.sorted_tables]
@@ -191,6 +194,27 @@ def share_with(alice_api: Api, bob_api: Api, scopes: list[str]) -> dict:
 
 
 @pytest.fixture
+def limited_app(db_url, smtp_server):
+    """An app with rate limits on. Flask-Limiter's limiter is one object for every app, so
+    its switch and counters are put back afterwards."""
+    from pnapp.extensions import limiter
+
+    was = limiter.enabled
+    yield create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "SECRET_KEY": "x",
+            "RATELIMIT_ENABLED": True,
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": smtp_server.port,
+        }
+    )
+    limiter.reset()
+    limiter.enabled = was
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
@@ -220,6 +244,13 @@ def make_user(
         db.session.refresh(user)
         db.session.expunge(user)
         return user
+
+
+def confirm_address(app, user_id: int) -> None:
+    """The person opened the link we mailed them (tests/test_mail.py follows it for real)."""
+    with app.app_context():
+        db.session.get(User, user_id).email_verified = True
+        db.session.commit()
 
 
 @pytest.fixture
@@ -291,8 +322,11 @@ def push_service():
     service.close()
 
 
-def add_due_patients(app, service, count: int, due: datetime) -> list[int]:
-    """`count` patients whose weekly reminder is due at `due`, each with a phone."""
+def add_due_patients(
+    app, service, count: int, due: datetime, *, email_verified: bool = False
+) -> list[int]:
+    """`count` patients whose weekly reminder is due at `due`, each with a phone (none when
+    `service` is None: then the reminder goes by mail, to a confirmed address)."""
     with app.app_context():
         hashed = accounts._hasher.hash("not used here")
         ids = list(
@@ -311,19 +345,21 @@ def add_due_patients(app, service, count: int, due: datetime) -> list[int]:
                         "reminder_time": "09:00",
                         "next_reminder_at": due,
                         "created_at": due,
+                        "email_verified": email_verified,
                     }
                     for i in range(count)
                 ],
             )
         )
-        db.session.execute(
-            insert(PushSubscription),
-            [
-                {"user_id": uid, "failures": 0, "created_at": due}
-                | service.subscriber(f"u{uid}").subscription()["keys"]
-                | {"endpoint": service.subscribers[f"u{uid}"].endpoint}
-                for uid in ids
-            ],
-        )
+        if service is not None:
+            db.session.execute(
+                insert(PushSubscription),
+                [
+                    {"user_id": uid, "failures": 0, "created_at": due}
+                    | service.subscriber(f"u{uid}").subscription()["keys"]
+                    | {"endpoint": service.subscribers[f"u{uid}"].endpoint}
+                    for uid in ids
+                ],
+            )
         db.session.commit()
     return ids

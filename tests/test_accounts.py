@@ -25,7 +25,12 @@ def test_registering_logs_the_new_user_in(anon):
     assert user["email"] == "dana@example.com"
     assert user["role"] == "patient" and user["timezone"] == "America/Toronto"
     assert user["weekly_goal"] == 1
-    assert user["reminder"] == {"enabled": False, "weekday": 0, "time": "09:00"}
+    assert user["reminder"] == {
+        "enabled": False,
+        "weekday": 0,
+        "time": "09:00",
+        "channels": ["push"],  # API.md "Reminders on every channel"
+    }
     assert user["created_at"].endswith("Z")
     assert "password" not in user and "password_hash" not in user
     assert anon.get("/me").get_json()["id"] == user["id"]
@@ -130,7 +135,8 @@ def test_a_user_changes_their_settings(as_alice):
     me = as_alice.get("/me").get_json()
     assert me["display_name"] == "Alice B." and me["timezone"] == "Europe/Paris"
     assert me["weekly_goal"] == 2
-    assert me["reminder"] == {"enabled": True, "weekday": 6, "time": "18:30"}
+    # channels: API.md "Reminders on every channel"
+    assert me["reminder"] == {"enabled": True, "weekday": 6, "time": "18:30", "channels": ["push"]}
 
 
 def test_a_partial_reminder_change_keeps_the_rest(as_alice):
@@ -140,6 +146,7 @@ def test_a_partial_reminder_change_keeps_the_rest(as_alice):
         "enabled": True,
         "weekday": 3,
         "time": "11:15",
+        "channels": ["push"],  # API.md "Reminders on every channel"
     }
 
 

@@ -93,6 +93,7 @@ LOGGED_IN_PAGE = {
     **dict.fromkeys(("alice", "charlie", "bob_ended", *CAREGIVERS), (200, 302)),
 }
 PUBLIC = dict.fromkeys(CALLERS, (200, 201, 204, 302, 401, 409, 410, 422))
+NO_LINK = dict.fromkeys(CALLERS, 404)
 
 
 def care_api(scope: str) -> dict:
@@ -241,6 +242,37 @@ ROUTES = {
     ("/progress", "GET"): ("/progress", None, PATIENT_PAGE),
     ("/register", "GET"): ("/register", None, PUBLIC),
     ("/register", "POST"): ("/register", {"email": "x"}, PUBLIC),
+    # Getting back in: mailed links name their account themselves, so who asks does not
+    # matter; a link that is not one of ours is a 404 for everyone.
+    ("/api/v1/auth/verify-email", "POST"): ("/api/v1/auth/verify-email", {"token": "x"}, NO_LINK),
+    ("/api/v1/auth/verify-email/resend", "POST"): (
+        "/api/v1/auth/verify-email/resend",
+        None,
+        SELF_API,
+    ),
+    ("/api/v1/auth/password-reset", "POST"): (
+        "/api/v1/auth/password-reset",
+        {"email": "someone@example.com"},
+        dict.fromkeys(CALLERS, 202),
+    ),
+    ("/api/v1/auth/password-reset/confirm", "POST"): (
+        "/api/v1/auth/password-reset/confirm",
+        {"token": "x", "new_password": "a long enough password"},
+        NO_LINK,
+    ),
+    ("/password-reset", "GET"): ("/password-reset", None, PUBLIC),
+    ("/password-reset", "POST"): ("/password-reset", {"email": "someone@example.com"}, PUBLIC),
+    ("/password-reset/<token>", "GET"): ("/password-reset/x", None, NO_LINK),
+    ("/password-reset/<token>", "POST"): ("/password-reset/x", {"new_password": "x" * 12}, NO_LINK),
+    ("/verify-email/<token>", "GET"): ("/verify-email/x", None, NO_LINK),
+    ("/verify-email/<token>", "POST"): ("/verify-email/x", {}, NO_LINK),
+    ("/verify-email/resend", "POST"): ("/verify-email/resend", {}, LOGGED_IN_PAGE),
+    ("/unsubscribe/<token>", "GET"): ("/unsubscribe/x", None, NO_LINK),
+    ("/unsubscribe/<token>", "POST"): (
+        "/unsubscribe/x",
+        {"List-Unsubscribe": "One-Click"},
+        NO_LINK,
+    ),
     ("/sessions/<int:session_id>", "GET"): (f"/sessions/{S}", None, PATIENT_PAGE),
     ("/sessions/<int:session_id>", "POST"): (
         f"/sessions/{S}",

@@ -65,6 +65,11 @@ WHO = {
     "/sessions/<int:session_id>/delete": ["patient"],
     "/therapists": ["patient"],
     "/therapists/<int:therapist_id>": ["patient"],
+    "/password-reset": ["anonymous"],
+    "/password-reset/<token>": ["anonymous"],
+    "/verify-email/<token>": ["anonymous", "patient"],
+    "/verify-email/resend": ["patient", "caregiver"],
+    "/unsubscribe/<token>": ["anonymous"],
 }
 LOGS_OUT = ("/logout", "/settings/logout-everywhere", "/settings/logins/<int:login_id>/end")
 CASES = [(form, who) for form in FORMS for who in WHO.get(form, ["nobody knows"])]

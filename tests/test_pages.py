@@ -263,7 +263,8 @@ def test_settings_change_the_goal_and_time_zone(alice_browser, as_alice):
     assert "Settings saved." in text(response)
     me = as_alice.get("/me").get_json()
     assert me["timezone"] == "Europe/Berlin" and me["weekly_goal"] == 2
-    assert me["reminder"] == {"enabled": True, "weekday": 4, "time": "17:45"}
+    # channels: API.md "Reminders on every channel"
+    assert me["reminder"] == {"enabled": True, "weekday": 4, "time": "17:45", "channels": ["push"]}
     assert "0 of 2 sessions" in text(alice_browser.get("/"))
 
 

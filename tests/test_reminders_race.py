@@ -1,4 +1,5 @@
-"""Several scheduler processes, and one killed mid-send: each patient gets one reminder."""
+"""Several scheduler processes, and one killed mid-send: each patient gets one reminder, by
+push or by mail."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ def scheduler(app, now: datetime) -> subprocess.Popen:
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "PNAPP_SECRET_KEY": "test-secret",
+        # The suite's SMTP server (conftest.smtp_server).
+        "PNAPP_MAIL_SERVER": app.config["MAIL_SERVER"],
+        "PNAPP_MAIL_PORT": str(app.config["MAIL_PORT"]),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "pnapp", "send-reminders", "--now", iso(now)],
@@ -50,11 +54,15 @@ def states(app) -> Counter:
         return Counter(state for (state,) in db.session.query(Delivery.state))
 
 
-def test_four_schedulers_racing_send_each_reminder_exactly_once(app, due_patients, push_service):
-    processes = [scheduler(app, due_patients + timedelta(minutes=1)) for _ in range(4)]
+def race(app, now: datetime, schedulers: int = 4) -> None:
+    processes = [scheduler(app, now) for _ in range(schedulers)]
     for process in processes:
         out, err = process.communicate(timeout=120)
         assert process.returncode == 0, err
+
+
+def test_four_schedulers_racing_send_each_reminder_exactly_once(app, due_patients, push_service):
+    race(app, due_patients + timedelta(minutes=1))
     per_patient = Counter(m.name for m in push_service.messages)
     assert len(per_patient) == PATIENTS
     assert set(per_patient.values()) == {1}
@@ -89,4 +97,17 @@ def test_a_scheduler_killed_mid_send_leaves_no_patient_unreminded(app, due_patie
     # Only the batch claimed but not yet recorded at the kill can repeat (the push Topic
     # collapses those on the phone).
     assert repeats <= SEND_BATCH * IN_FLIGHT, repeats
+    assert states(app) == {"sent": PATIENTS}
+
+
+def test_four_schedulers_racing_send_each_mail_exactly_once(app, mailbox):
+    """500 patients with no phone and a confirmed address: one mail each, whichever
+    scheduler wins each row."""
+    due = datetime(2026, 11, 16, 14, tzinfo=UTC)
+    add_due_patients(app, None, PATIENTS, due, email_verified=True)
+    race(app, due + timedelta(minutes=1))
+    per_address = Counter(m["To"] for m in mailbox.messages)
+    assert len(per_address) == PATIENTS
+    assert set(per_address.values()) == {1}
+    assert all(m["List-Unsubscribe"] for m in mailbox.messages)
     assert states(app) == {"sent": PATIENTS}

@@ -79,25 +79,6 @@ def test_static_files_neither_set_nor_vary_on_the_session_cookie(app, as_alice):
     assert "Set-Cookie" in as_alice.client.get("/").headers
 
 
-@pytest.fixture
-def limited_app(db_url):
-    """An app with rate limits on. Flask-Limiter's limiter is one object for every app, so
-    its switch and counters are put back afterwards."""
-    from pnapp.extensions import limiter
-
-    was = limiter.enabled
-    yield create_app(
-        {
-            "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": db_url,
-            "SECRET_KEY": "x",
-            "RATELIMIT_ENABLED": True,
-        }
-    )
-    limiter.reset()
-    limiter.enabled = was
-
-
 def test_repeated_logins_are_rate_limited_with_retry_after(limited_app, alice):
     from tests.conftest import Api
 

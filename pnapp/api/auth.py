@@ -1,4 +1,5 @@
-"""Accounts: register, log in and out, the CSRF token, and the user's own settings."""
+"""Accounts: register, log in and out, the CSRF token, the user's own settings, and getting
+back in: confirming the address, resetting a forgotten password."""
 
 from __future__ import annotations
 
@@ -16,16 +17,19 @@ from pnapp.auth import (
     start_session,
 )
 from pnapp.errors import ApiError
-from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, limiter
-from pnapp.models import Login, User
+from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, limiter, resend_limit, reset_limits
+from pnapp.models import Login, User, recovery
 from pnapp.schemas import (
     CsrfSchema,
     LoginListSchema,
     LoginSchema,
     MePatchSchema,
     PasswordChangeSchema,
+    PasswordResetConfirmSchema,
+    PasswordResetSchema,
     PasswordSchema,
     RegisterSchema,
+    TokenSchema,
     UserEnvelope,
     UserSchema,
 )
@@ -40,8 +44,61 @@ bp = resource("auth", "Accounts")
 @bp.alt_response(409, schema=ERROR, description="E-mail taken")
 @bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
 def register(data):
-    """Create an account and log in."""
-    user = User.register(data)
+    """Create an account and log in; a link to confirm the address is mailed."""
+    user = User.register(data, verify=True)
+    start_session(user)
+    return {"user": user}
+
+
+def link_answers(view):
+    """Documents what a mailed one-time link may get: 404 when it was never ours, 410 when
+    it was used, expired or superseded."""
+    view = bp.alt_response(410, schema=ERROR, description="Used, expired or superseded")(view)
+    return bp.alt_response(404, schema=ERROR, description="Not a link of ours")(view)
+
+
+@bp.post("/auth/verify-email")
+@bp.arguments(TokenSchema)
+@bp.response(200, UserSchema)
+@link_answers
+def verify_email(data):
+    """Confirm the address with the token from the mailed link (no login needed)."""
+    return recovery.verify_email(data["token"])
+
+
+@bp.post("/auth/verify-email/resend")
+@resend_limit
+@requires()
+@bp.response(202)
+@bp.alt_response(409, schema=ERROR, description="Already confirmed")
+@bp.alt_response(429, schema=ERROR, description="Too many; see Retry-After")
+def resend_verification():
+    """Mail a new link to confirm the address."""
+    recovery.ask_to_verify(current_user)
+    db.session.commit()
+
+
+@bp.post("/auth/password-reset")
+@reset_limits
+@bp.arguments(PasswordResetSchema)
+@bp.response(202)
+@bp.alt_response(429, schema=ERROR, description="Too many; see Retry-After")
+def password_reset(data):
+    """Mail a one-time link to set a new password, valid 1 hour. The answer is the same
+    whether or not an account uses the address."""
+    recovery.request_password_reset(data["email"])
+
+
+@bp.post("/auth/password-reset/confirm")
+@limiter.limit(LOGIN_LIMIT)
+@bp.arguments(PasswordResetConfirmSchema)
+@bp.response(200, UserEnvelope)
+@link_answers
+@bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
+def password_reset_confirm(data):
+    """Set a new password with the mailed token; every other login ends, and this request
+    is logged in."""
+    user = recovery.reset_password(data["token"], data["new_password"])
     start_session(user)
     return {"user": user}
 
@@ -130,7 +187,8 @@ class Me(MethodView):
     @bp.arguments(MePatchSchema, required=False)
     @bp.response(200, UserSchema)
     def patch(self, data):
-        """Change the name, time zone, weekly goal or reminder."""
+        """Change the name, time zone, weekly goal, reminder (channels too), whether this
+        browser blocks notifications, or turn reminder mail back on."""
         current_user.update(data)
         return current_user
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     String,
     case,
+    exists,
     false,
     func,
     select,
@@ -26,13 +27,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from pnapp.errors import Conflict, NotFound, TooMany
 from pnapp.extensions import db
 from pnapp.i18n import N_
+from pnapp.models.delivery import CHANNELS, PushSubscription, route
 from pnapp.models.logins import Login
 from pnapp.models.sessions import RATING_COLUMNS, MassageSession, Therapist
 from pnapp.models.types import UTCDateTime
 from pnapp.timeutil import local_date, utcnow, week_bounds
-
-if TYPE_CHECKING:
-    from pnapp.models.delivery import PushSubscription
 
 ROLES = ("patient", "caregiver")
 
@@ -77,6 +76,9 @@ class User(UserMixin, db.Model):
     )
     # The page reported that this browser blocks notifications.
     push_blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # When a push service last told us one of their devices is gone (404/410): with none
+    # left, reminder_route says "devices_gone" rather than "no_device".
+    push_gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A newer password-reset request makes every older link useless.
     reset_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The secret in the calendar subscription's address; a new one kills the old address.
@@ -115,7 +117,9 @@ class User(UserMixin, db.Model):
         return db.session.scalar(select(cls).where(cls.email == cls.normalize_email(email)))
 
     @classmethod
-    def register(cls, data: dict[str, Any]) -> User:
+    def register(cls, data: dict[str, Any], *, verify: bool = False) -> User:
+        """A new account; with `verify`, a link to confirm the address is mailed too (sign-up
+        pages and API), in the same transaction."""
         user = cls(
             email=cls.normalize_email(data["email"]),
             display_name=data["display_name"].strip(),
@@ -126,13 +130,18 @@ class User(UserMixin, db.Model):
         user.set_password(data["password"])
         db.session.add(user)
         try:
-            db.session.commit()
+            db.session.flush()
         except IntegrityError:
             db.session.rollback()
             raise Conflict(
                 N_("An account with that e-mail already exists."),
                 fields={"email": [N_("An account with that e-mail already exists.")]},
             ) from None
+        if verify:
+            from pnapp.models.recovery import ask_to_verify
+
+            ask_to_verify(user)
+        db.session.commit()
         return user
 
     @classmethod
@@ -218,6 +227,7 @@ class User(UserMixin, db.Model):
             "enabled": self.reminder_enabled,
             "weekday": self.reminder_weekday,
             "time": self.reminder_time,
+            "channels": self.reminder_channel_list,
         }
 
     @reminder.setter
@@ -228,9 +238,23 @@ class User(UserMixin, db.Model):
             self.reminder_weekday = value["weekday"]
         if "time" in value:
             self.reminder_time = value["time"]
+        if "channels" in value:
+            self.reminder_channels = ",".join(c for c in CHANNELS if c in value["channels"])
+
+    @property
+    def reminder_channel_list(self) -> list[str]:
+        """What the person chose ("push", "email"); the ladder decides what is sent."""
+        return self.reminder_channels.split(",")
+
+    @property
+    def reminder_route(self) -> dict[str, str]:
+        """How this week's reminder will go, and why (see delivery.route)."""
+        has_devices = db.session.scalar(select(exists().where(PushSubscription.user_id == self.id)))
+        return route(self, bool(has_devices))
 
     def update(self, data: dict[str, Any], now: datetime | None = None) -> None:
-        for key in ("display_name", "timezone", "weekly_goal", "reminder", "language"):
+        keys = ("display_name", "timezone", "weekly_goal", "reminder", "language")
+        for key in (*keys, "push_blocked", "email_reminders"):
             if key in data:
                 setattr(self, key, data[key].strip() if key == "display_name" else data[key])
         self.schedule_reminder(now or utcnow())

@@ -1,7 +1,9 @@
-"""Reaching people: their push subscriptions, and each notification sent at most once."""
+"""Reaching people: their push subscriptions, each notification sent at most once, and the
+ladder that decides which channels a reminder takes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +28,13 @@ if TYPE_CHECKING:
     from pnapp.models.accounts import User
 
 MAX_DEVICES = 10
+# The roads a message takes, in the order the ladder tries them.
+CHANNELS = ("push", "email")
+# Mail a person is waiting for, sent the moment the request that asked for it commits.
+VERIFY_EMAIL = "verify_email"
+PASSWORD_RESET = "password_reset"
+# Where Delivery.queue leaves the ids of such mail, for pnapp.reminders.instant to send.
+SEND_AFTER_COMMIT = "pnapp.send_after_commit"
 
 
 class PushSubscription(db.Model):
@@ -62,6 +71,7 @@ class PushSubscription(db.Model):
         """
         found = db.session.scalar(select(cls).where(cls.endpoint == data["endpoint"]))
         login_id = user.login.id if user.login else None
+        user.push_gone_at = None  # a device again: the next gone one is news
         if found is not None:
             if found.user_id == user.id:
                 found.p256dh = data["keys"]["p256dh"]
@@ -141,3 +151,77 @@ class Delivery(db.Model):
         Index("ix_deliveries_state_next_attempt", "state", "next_attempt_at"),
         CheckConstraint("state IN ('pending', 'sending', 'sent', 'failed', 'gone')", name="state"),
     )
+
+    @classmethod
+    def queue(cls, user_id: int, kind: str, period: str, now: datetime) -> Delivery:
+        """An e-mail the person is waiting for (a verification or reset link), written in the
+        caller's transaction and sent in the background right after it commits; should that
+        fail, the scheduler's next pass retries it like any other row. The payload stays
+        empty: the message, its link and the link's token are made when it is sent."""
+        row = cls(
+            user_id=user_id,
+            kind=kind,
+            period=period,
+            channel="email",
+            state="pending",
+            attempts=0,
+            due_at=now,
+            next_attempt_at=now,
+            payload={},
+        )
+        db.session.add(row)
+        db.session.flush()
+        db.session.info.setdefault(SEND_AFTER_COMMIT, []).append(row.id)
+        return row
+
+
+def ladder(chosen: Iterable[str], *, push_ok: bool, email_ok: bool) -> tuple[str, ...]:
+    """The channels a reminder takes (API.md "Reminders on every channel"): each chosen one
+    that can reach the person; when none of those can, the first that can, push before
+    e-mail. So the default choice, push, falls back to e-mail when no device is left."""
+    usable = {"push": push_ok, "email": email_ok}
+    picked = tuple(c for c in CHANNELS if c in chosen and usable[c])
+    return picked or tuple(c for c in CHANNELS if usable[c])[:1]
+
+
+def can_mail(person) -> bool:
+    """Reminder mail may go to the address (of a User, or a row with these columns): proved
+    theirs, not bouncing, not unsubscribed."""
+    return bool(
+        person.email_verified and person.email_bounced_at is None and person.email_reminders
+    )
+
+
+def channels_for(person, has_devices: bool) -> tuple[str, ...]:
+    """The ladder for a User, or a row with its reminder_channels, push_blocked and e-mail
+    columns: push needs a device the browser does not block."""
+    return ladder(
+        person.reminder_channels.split(","),
+        push_ok=has_devices and not person.push_blocked,
+        email_ok=can_mail(person),
+    )
+
+
+def route(user: User, has_devices: bool) -> dict[str, str]:
+    """How this week's reminder will go, and why (User.reminder_route).
+
+    The reason speaks of push whenever push is not what carries it: no_device (never
+    subscribed, or removed by hand), devices_gone (the push service retired them all),
+    push_blocked (the browser said notifications are denied); for a reminder that cannot
+    go at all it is email_unverified when an address to confirm would fix it.
+    """
+    if user.is_patient and not user.reminder_enabled:
+        return {"channel": "none", "reason": "off"}
+    if user.push_blocked:
+        push_state = "push_blocked"
+    elif not has_devices:
+        push_state = "devices_gone" if user.push_gone_at else "no_device"
+    else:
+        push_state = "push_ok"
+    channels = channels_for(user, has_devices)
+    if "push" in channels:
+        return {"channel": "push", "reason": "push_ok"}
+    if channels:
+        return {"channel": "email", "reason": push_state}
+    unconfirmed = not user.email_verified or user.email_bounced_at is not None
+    return {"channel": "none", "reason": "email_unverified" if unconfirmed else push_state}

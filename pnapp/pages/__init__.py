@@ -10,7 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import Flask, flash, redirect, render_template, url_for
+from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -87,4 +87,18 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def template_helpers() -> dict:
         tz = current_user.timezone if current_user.is_authenticated else "UTC"
-        return {"local": lambda value, fmt="datetime": labels.local_time(value, tz, fmt)}
+        return {
+            "local": lambda value, fmt="datetime": labels.local_time(value, tz, fmt),
+            "mail_notice": mail_notice(),
+        }
+
+
+def mail_notice() -> str | None:
+    """What the banner on every page asks of the logged-in person about their address:
+    "bouncing" (mail to it came back: check it), "unconfirmed" (open the link, or have it
+    sent again), or nothing."""
+    if not current_user.is_authenticated or request.endpoint == "auth.verify_email":
+        return None  # (that page is the answer to the banner)
+    if current_user.email_bounced_at is not None:
+        return "bouncing"
+    return None if current_user.email_verified else "unconfirmed"

@@ -1,19 +1,19 @@
-"""Settings: name, zone, goal and reminders; password; where you are logged in; deleting
-the account."""
+"""Settings: name, zone, goal and reminders (and how they will reach you); password; where
+you are logged in; deleting the account; and the one-click unsubscribe from reminder mail."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask import session as browser_session  # "session" here means a massage session
 from flask_babel import gettext
 from flask_login import current_user, login_required, logout_user
 
-from pnapp import i18n
+from pnapp import i18n, labels
 from pnapp.auth import change_own_password, check_own_password, end_session
 from pnapp.errors import Forbidden, TooMany, http_status
-from pnapp.extensions import db
+from pnapp.extensions import csrf, db
 from pnapp.forms import load, to_json_shape
-from pnapp.models import Login
+from pnapp.models import Login, recovery
 from pnapp.pages import form_page
 from pnapp.schemas import MePatchSchema, PasswordChangeSchema
 from pnapp.timeutil import COMMON_ZONES
@@ -35,6 +35,14 @@ def settings():
         )
         if "reminder" in form:
             form["reminder"]["enabled"] = form["reminder"].get("enabled") == "on"
+        # The tiles: none ticked leaves the choice as it was (a reminder needs a road; the
+        # page shows what stays chosen).
+        if channels := request.form.getlist("reminder.channels"):
+            form.setdefault("reminder", {})["channels"] = channels
+            if "email" in channels:
+                # The E-mail tile shows whether reminder mail comes; ticking it after an
+                # unsubscribe means "send it again".
+                form["email_reminders"] = True
         if request.form.get("language") == "":
             form["language"] = None  # follow the browser
         data, errors = load(MePatchSchema(), form)
@@ -48,6 +56,7 @@ def settings():
         common_zones=COMMON_ZONES,
         languages=i18n.NAMES,
         logins=Login.of(current_user),
+        route=labels.reminder_route(current_user),
     )
 
 
@@ -112,3 +121,16 @@ def logout_everywhere():
     """Log out of every device, this one included."""
     end_session(everywhere=True)
     return redirect(url_for("auth.login", logged_out=1))
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@csrf.exempt  # RFC 8058: a mail provider posts it, with no cookie and no form of ours
+def unsubscribe(token: str):
+    """One click from a reminder mail turns reminder mail off (POST, from the mail client's
+    button or this page's); GET asks first, so a link scanner changes nothing. Again is
+    fine: the answer stays the same."""
+    if request.method == "POST":
+        recovery.unsubscribe(token)
+        return render_template("settings_unsubscribe.html", done=True)
+    recovery.holder("unsubscribe", token)
+    return render_template("settings_unsubscribe.html", done=False)

@@ -7,7 +7,10 @@ claims the rows it sends with a conditional UPDATE (FOR UPDATE SKIP LOCKED on Po
 so several scheduler processes, retries and restarts never send a reminder twice on their
 own (delivery.py). A process killed between claiming and recording leaves its rows in
 `sending`; once their lease runs out another pass sends them again (the push Topic
-collapses the rare repeat). Messages leave through the small transports in channels/.
+collapses the rare repeat). Messages leave through the small transports in channels/:
+push to every live device, or a mail (mails.py writes it) when the ladder says so.
+Mail a person waits for (a verification or reset link) is sent the moment it is asked for
+(instant.py), by the same claimed rows.
 """
 
 from __future__ import annotations
@@ -16,6 +19,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import Flask
+
+from pnapp.reminders import instant
 from pnapp.reminders.delivery import IN_FLIGHT, SEND_BATCH, send_pending, send_test
 from pnapp.reminders.planning import (
     AFTER_NUDGE,
@@ -38,6 +44,7 @@ __all__ = [
     "TTL",
     "WEEKLY",
     "Report",
+    "init_app",
     "payload",
     "send_due_reminders",
     "send_test",
@@ -61,3 +68,7 @@ def send_due_reminders(now: datetime) -> Report:
     report.planned = plan_weekly(now) + plan_after_nudges(now) + plan_missed_weeks(now)
     send_pending(now, report)
     return report
+
+
+def init_app(app: Flask) -> None:
+    instant.init_app(app)

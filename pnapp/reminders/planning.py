@@ -1,7 +1,8 @@
 """Planning: what is due at `now`, and for whom, written as Delivery rows before anything is
 sent. Weekly reminders for patients, a nudge to rate a session afterwards, and caregiver
-alerts about a missed week; the unique (user, kind, period) constraint drops a row another
-scheduler wrote first.
+alerts about a missed week, each by the channels the ladder picks for its person (push to a
+live device, e-mail to a confirmed address; models.delivery.ladder); the unique (user, kind,
+period, channel) constraint drops a row another scheduler wrote first.
 """
 
 from __future__ import annotations
@@ -11,13 +12,14 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import String, and_, cast, exists, literal, select, text, update
+from sqlalchemy import String, and_, cast, exists, literal, or_, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import selectinload
 
 from pnapp.extensions import db
 from pnapp.i18n import N_, in_language, user_language
 from pnapp.models import CareShare, Delivery, MassageSession, PushSubscription, User
+from pnapp.models.delivery import PASSWORD_RESET, VERIFY_EMAIL, channels_for
 from pnapp.timeutil import (
     iso_week_label,
     local_date,
@@ -37,7 +39,14 @@ MISSED_WEEK_ALERT_HOUR = 9
 # rather than sent at an odd hour.
 LATE_LIMIT = timedelta(hours=6)
 BATCH = 500
-TTL = {WEEKLY: 12 * 3600, AFTER_NUDGE: 6 * 3600, MISSED_WEEK: 12 * 3600}
+# How long a message is worth sending (a reset link is dead after an hour anyway).
+TTL = {
+    WEEKLY: 12 * 3600,
+    AFTER_NUDGE: 6 * 3600,
+    MISSED_WEEK: 12 * 3600,
+    VERIFY_EMAIL: 24 * 3600,
+    PASSWORD_RESET: 3600,
+}
 TEXT = {
     WEEKLY: N_("Time for your weekly massage check-in"),
     AFTER_NUDGE: N_("How do you feel after your massage? Tap to rate."),
@@ -69,8 +78,8 @@ def plan_weekly(now: datetime) -> int:
     1. Take due patients (next_reminder_at <= now), locking them on PostgreSQL so that a
        concurrent scheduler takes others.
     2. Move each one's next_reminder_at to next week's instant.
-    3. Write a Delivery for those whose week's goal is not met, who have a device, and whose
-       reminder is not stale; the unique constraint drops any duplicate.
+    3. Write a Delivery per channel the ladder picks for those whose week's goal is not met
+       and whose reminder is not stale; the unique constraint drops any duplicate.
     """
     planned = 0
     while True:
@@ -86,6 +95,7 @@ def plan_weekly(now: datetime) -> int:
                 User.next_reminder_at,
                 User.language,
                 User.browser_language,
+                *LADDER_COLUMNS,
             )
             .where(User.reminder_enabled, User.next_reminder_at <= now)
             .order_by(User.next_reminder_at)
@@ -96,13 +106,7 @@ def plan_weekly(now: datetime) -> int:
             db.session.commit()
             return planned
         met = _goal_met(users)
-        with_devices = set(
-            db.session.scalars(
-                select(PushSubscription.user_id)
-                .where(PushSubscription.user_id.in_([u.id for u in users]))
-                .distinct()
-            )
-        )
+        with_devices = _with_devices([u.id for u in users])
         rows, moves = [], []
         for user in users:
             due = user.next_reminder_at
@@ -114,22 +118,21 @@ def plan_weekly(now: datetime) -> int:
                     ),
                 }
             )
-            if now - due > LATE_LIMIT or user.id in met or user.id not in with_devices:
+            if now - due > LATE_LIMIT or user.id in met:
                 continue
             week = iso_week_label(local_date(due, user.timezone))
-            rows.append(
-                _delivery(
-                    user.id,
+            rows += _deliveries(
+                user,
+                user.id in with_devices,
+                WEEKLY,
+                week,
+                due,
+                lambda user=user, week=week: payload(
                     WEEKLY,
-                    week,
-                    due,
-                    payload(
-                        WEEKLY,
-                        tag=f"weekly-{week.replace('-', '')}",
-                        path="/sessions/new",
-                        language=user_language(user),
-                    ),
-                )
+                    tag=f"weekly-{week.replace('-', '')}",
+                    path="/sessions/new",
+                    language=user_language(user),
+                ),
             )
         db.session.execute(update(User), moves)
         planned += _insert_new(rows)
@@ -166,6 +169,8 @@ def plan_after_nudges(now: datetime, after: timedelta | None = None) -> int:
             MassageSession.started_at,
             User.language,
             User.browser_language,
+            *LADDER_COLUMNS,
+            HAS_DEVICE.label("has_device"),
         )
         .join(User, User.id == MassageSession.patient_id)
         .where(
@@ -173,7 +178,7 @@ def plan_after_nudges(now: datetime, after: timedelta | None = None) -> int:
             MassageSession.after_pain.is_(None),
             MassageSession.started_at <= now - after,
             MassageSession.started_at > now - after - timedelta(hours=18),
-            exists().where(PushSubscription.user_id == MassageSession.patient_id),
+            REACHABLE,
             ~exists().where(
                 and_(
                     Delivery.user_id == MassageSession.patient_id,
@@ -184,19 +189,22 @@ def plan_after_nudges(now: datetime, after: timedelta | None = None) -> int:
         )
     ).all()
     rows = [
-        _delivery(
-            row.patient_id,
+        delivery
+        for row in found
+        for delivery in _deliveries(
+            row,
+            row.has_device,
             AFTER_NUDGE,
             f"session-{row.id}",
             row.started_at + after,
-            payload(
+            lambda row=row: payload(
                 AFTER_NUDGE,
                 tag=f"after-{row.id}",
                 path=f"/sessions/{row.id}",
                 language=user_language(row),
             ),
+            user_id=row.patient_id,
         )
-        for row in found
     ]
     planned = _insert_new(rows)
     db.session.commit()
@@ -205,10 +213,12 @@ def plan_after_nudges(now: datetime, after: timedelta | None = None) -> int:
 
 def plan_missed_weeks(now: datetime) -> int:
     """Tell caregivers holding the `alerts` scope when a patient's week ended with the goal
-    not met: once per caregiver, patient and week, on Monday morning in the patient's zone."""
+    not met: once per caregiver, patient and week, on Monday morning in the patient's zone,
+    by the caregiver's own channels."""
     shares = db.session.scalars(
         select(CareShare)
-        .where(exists().where(PushSubscription.user_id == CareShare.caregiver_id))
+        .join(User, User.id == CareShare.caregiver_id)
+        .where(REACHABLE)
         .options(selectinload(CareShare.patient), selectinload(CareShare.caregiver))
     ).all()
     due = []
@@ -237,30 +247,66 @@ def plan_missed_weeks(now: datetime) -> int:
         for share, began, ended, _ in due:
             if share.patient_id == patient_id and began <= started < ended:
                 counts[share.id] += 1
+    with_devices = _with_devices([share.caregiver_id for share, *_ in due])
     rows = []
     for share, began, _, alert_at in due:
         if counts[share.id] >= share.patient.weekly_goal:
             continue
         week = iso_week_label(local_date(began, share.patient.timezone))
-        name = share.patient.display_name
-        rows.append(
-            _delivery(
-                share.caregiver_id,
+        rows += _deliveries(
+            share.caregiver,
+            share.caregiver_id in with_devices,
+            MISSED_WEEK,
+            f"{share.patient_id}:{week}",
+            alert_at,
+            lambda share=share, week=week: payload(
                 MISSED_WEEK,
-                f"{share.patient_id}:{week}",
-                alert_at,
-                payload(
-                    MISSED_WEEK,
-                    tag=f"missed-{share.patient_id}-{week.replace('-', '')}",
-                    path=f"/care/{share.patient_id}",
-                    language=user_language(share.caregiver),
-                    name=name,
-                ),
-            )
+                tag=f"missed-{share.patient_id}-{week.replace('-', '')}",
+                path=f"/care/{share.patient_id}",
+                language=user_language(share.caregiver),
+                name=share.patient.display_name,
+            ),
         )
     planned = _insert_new(rows)
     db.session.commit()
     return planned
+
+
+# What the ladder reads of a person, and the same rule in SQL to skip those it would find
+# unreachable (no live device, no address reminder mail may go to) before looking closer.
+LADDER_COLUMNS = (
+    User.reminder_channels,
+    User.push_blocked,
+    User.email_verified,
+    User.email_bounced_at,
+    User.email_reminders,
+)
+HAS_DEVICE = exists().where(PushSubscription.user_id == User.id)
+EMAIL_OK = and_(User.email_verified, User.email_bounced_at.is_(None), User.email_reminders)
+REACHABLE = or_(and_(HAS_DEVICE, ~User.push_blocked), EMAIL_OK)
+
+
+def _with_devices(user_ids: list[int]) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(PushSubscription.user_id)
+            .where(PushSubscription.user_id.in_(user_ids))
+            .distinct()
+        )
+    )
+
+
+def _deliveries(
+    person, has_device: bool, kind: str, period: str, due: datetime, push_payload, user_id=None
+) -> list[dict]:
+    """One row per channel the ladder picks for `person` (a row with LADDER_COLUMNS, or a
+    User). A mail's row carries no payload: the mail is written when it is sent, in the
+    person's language then, with links whose tokens must not wait in this table."""
+    user_id = user_id if user_id is not None else person.id
+    return [
+        _delivery(user_id, kind, period, due, push_payload() if c == "push" else {}, c)
+        for c in channels_for(person, has_device)
+    ]
 
 
 def _delivery(

@@ -11,9 +11,13 @@ from pnapp.schemas.accounts import LoginListSchema as LoginListSchema
 from pnapp.schemas.accounts import LoginSchema as LoginSchema
 from pnapp.schemas.accounts import MePatchSchema as MePatchSchema
 from pnapp.schemas.accounts import PasswordChangeSchema as PasswordChangeSchema
+from pnapp.schemas.accounts import PasswordResetConfirmSchema as PasswordResetConfirmSchema
+from pnapp.schemas.accounts import PasswordResetSchema as PasswordResetSchema
 from pnapp.schemas.accounts import PasswordSchema as PasswordSchema
 from pnapp.schemas.accounts import RegisterSchema as RegisterSchema
 from pnapp.schemas.accounts import ReminderSchema as ReminderSchema
+from pnapp.schemas.accounts import RouteSchema as RouteSchema
+from pnapp.schemas.accounts import TokenSchema as TokenSchema
 from pnapp.schemas.accounts import UserEnvelope as UserEnvelope
 from pnapp.schemas.accounts import UserSchema as UserSchema
 from pnapp.schemas.calendar import CalendarSchema as CalendarSchema

@@ -9,7 +9,8 @@ from marshmallow import fields, validate, validates
 
 from pnapp.i18n import LANGUAGES, N_
 from pnapp.models import ROLES
-from pnapp.schemas.common import OutDateTime, Schema, StrictBool, StrictInt
+from pnapp.models.delivery import CHANNELS
+from pnapp.schemas.common import OutDateTime, Schema, StrictBool, StrictInt, choice_list
 from pnapp.timeutil import is_valid_zone
 
 
@@ -36,10 +37,39 @@ class ReminderSchema(Schema):
         metadata={"example": "09:00", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}
     )
 
+    channels = choice_list(
+        CHANNELS,
+        min_items=1,
+        metadata={
+            "description": "What the person chose; the ladder decides what is sent "
+            '(see reminder_route). Default ["push"].',
+        },
+    )
+
     @validates("time")
     def _time(self, value, **kwargs):
         if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", value):
             raise ma.ValidationError(N_("Use 24-hour HH:MM, e.g. 09:00."))
+
+    @validates("channels")
+    def _channels(self, value, **kwargs):
+        if len(set(value)) != len(value):
+            raise ma.ValidationError(N_("Each choice may appear once."))
+
+
+ROUTE_REASONS = ("push_ok", "no_device", "devices_gone", "push_blocked", "email_unverified", "off")
+
+
+class RouteSchema(Schema):
+    channel = fields.String(validate=validate.OneOf(("push", "email", "none")))
+    reason = fields.String(
+        validate=validate.OneOf(ROUTE_REASONS),
+        metadata={
+            "description": "push_ok when push carries it; otherwise the state of push "
+            "(no_device, devices_gone, push_blocked; push_ok when e-mail alone was chosen), "
+            "or email_unverified when a confirmed address would let it go, or off"
+        },
+    )
 
 
 LANGUAGE = fields.String(
@@ -58,6 +88,16 @@ class UserSchema(Schema):
     language = LANGUAGE
     weekly_goal = fields.Integer()
     reminder = fields.Nested(ReminderSchema)
+    email_verified = fields.Boolean()
+    email_reminders = fields.Boolean(
+        metadata={"description": "false after a one-click unsubscribe from a reminder mail"}
+    )
+    push_blocked = fields.Boolean()
+    reminder_route = fields.Nested(
+        RouteSchema,
+        dump_only=True,
+        metadata={"description": "How this week's reminder will go, and why (read-only)"},
+    )
     created_at = OutDateTime()
 
 
@@ -115,6 +155,10 @@ class MePatchSchema(Schema):
     weekly_goal = StrictInt(validate=validate.Range(1, 7))
     reminder = fields.Nested(ReminderSchema)
     language = LANGUAGE
+    push_blocked = StrictBool(
+        metadata={"description": "true when this browser denies notifications (then e-mail)"}
+    )
+    email_reminders = StrictBool(metadata={"description": "true turns reminder mail back on"})
 
 
 class PasswordSchema(Schema):
@@ -125,4 +169,29 @@ class PasswordChangeSchema(Schema):
     current_password = fields.String(
         required=True, load_only=True, validate=validate.Length(max=1000)
     )
+    new_password = NEW_PASSWORD
+
+
+TOKEN = fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class TokenSchema(Schema):
+    token = TOKEN
+
+
+class TrimmedEmail(fields.Email):
+    """An address as people type it on a phone: a space before or after is forgiven."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip()
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class PasswordResetSchema(Schema):
+    email = TrimmedEmail(required=True, validate=validate.Length(max=254))
+
+
+class PasswordResetConfirmSchema(Schema):
+    token = TOKEN
     new_password = NEW_PASSWORD

@@ -113,12 +113,16 @@ class OutDateTime(fields.DateTime):
         return None if value is None else to_utc_iso(value)
 
 
-def choice_list(options, **kwargs):
+def choice_list(options, min_items: int = 0, **kwargs):
     """A list of choices from `options`; `uniqueItems` tells clients that each may appear
     once, which the schema or view loading it checks."""
     return fields.List(
         fields.String(validate=validate.OneOf(options)),
-        validate=validate.Length(max=len(options)),
-        metadata={"uniqueItems": True},
+        validate=validate.Length(
+            min=min_items or None,
+            max=len(options),
+            error=N_("Choose at least one, each once.") if min_items else None,
+        ),
+        metadata={"uniqueItems": True, **kwargs.pop("metadata", {})},
         **kwargs,
     )

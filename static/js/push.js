@@ -24,6 +24,19 @@
     pushBox.querySelector("[data-push-enable]").hidden = state !== "off";
     pushBox.querySelector("[data-push-test]").hidden = state !== "on";
     pushBox.querySelector("[data-push-disable]").hidden = state !== "on";
+    reportBlocked();
+  }
+
+  /* The server sends reminders by e-mail while this browser denies notifications (the
+     reminder ladder): tell it when that changes, either way. */
+  function reportBlocked() {
+    if (!supported) return;
+    const blocked = Notification.permission === "denied";
+    const known = pushBox.dataset.pushBlocked === "true";
+    if (blocked === known || (!blocked && Notification.permission !== "granted")) return;
+    api("PATCH", "/me", { push_blocked: blocked })
+      .then(() => { pushBox.dataset.pushBlocked = String(blocked); })
+      .catch(() => {});
   }
 
   pushBox.querySelector("[data-push-enable]").addEventListener("click", async () => {

@@ -32,7 +32,7 @@ from sqlalchemy import select, text
 
 from pnapp.demo import DEMO_PASSWORD, make_demo_patient
 from pnapp.extensions import db
-from pnapp.models import MassageSession, Therapist
+from pnapp.models import MassageSession, Therapist, User, recovery
 from tests.browser.test_offline import SAVED_OFFLINE, first_visit, rate_after, record_offline
 from tests.conftest import DB, PASSWORD, Api, make_user
 from tests.helpers import session_body
@@ -124,6 +124,15 @@ class World:
         assert gus.post("/shares/accept", {"token": token}).status_code == 201
         invite = dana.post("/shares/invites", {})
         self.invite = invite.get_json()["invite_url"].rsplit("/", 1)[-1]
+        # Pat's links as mail brings them: to confirm the address, to set a new password
+        # (asked for first), to stop reminder mail.
+        with app.app_context():
+            recovery.request_password_reset("pat@example.com")
+            pat = User.by_email("pat@example.com")
+            self.verify_token = recovery.link_token("verify-email", pat)
+            self.reset_token = recovery.link_token("password-reset", pat)
+            self.unsubscribe_token = recovery.link_token("unsubscribe", pat)
+            db.session.remove()
 
 
 LOGINS = {
@@ -235,6 +244,10 @@ PAGES: dict[str, list[tuple[tuple[str, ...], str]]] = {
     ],
     "/care": [(CAREGIVERS, "/care")],
     "/care/<int:patient_id>": [(CAREGIVER_FILLED, "/care/{patient}")],
+    "/password-reset": [(ANON, "/password-reset")],
+    "/password-reset/<token>": [(ANON, "/password-reset/{reset_token}")],
+    "/verify-email/<token>": [(ANON + PATIENT_EMPTY, "/verify-email/{verify_token}")],
+    "/unsubscribe/<token>": [(ANON, "/unsubscribe/{unsubscribe_token}")],
 }
 # GET routes that answer with something other than an HTML page.
 NOT_PAGES = {

@@ -235,7 +235,12 @@ def test_turning_on_reminders_then_a_weekly_reminder_reaches_the_service_worker(
     with app.app_context():
         user = db.session.get(User, alice.id)
         assert user.reminder_enabled is True
-        assert user.reminder == {"enabled": True, "weekday": 0, "time": "09:00"}
+        assert user.reminder == {
+            "enabled": True,
+            "weekday": 0,
+            "time": "09:00",
+            "channels": ["push"],  # API.md "Reminders on every channel"
+        }
         due = user.next_reminder_at
         [stored] = user.subscriptions
         assert (stored.p256dh, stored.auth) == (
@@ -450,3 +455,27 @@ def test_every_start_repairs_a_subscription_the_server_lost(push_page, app, alic
     ).json_value()
     assert known["endpoint"] == subscriber.endpoint
     assert known["user"] == str(alice.id)
+
+
+def test_blocked_notifications_are_told_to_the_server_and_reminders_go_by_email(
+    blocked_page, app, alice
+):
+    """The reminder ladder: a browser that blocks notifications reports it (push.js), and
+    the reminder goes by e-mail to a confirmed address; Settings says why."""
+
+    def blocked() -> bool:
+        with app.app_context():
+            found = db.session.get(User, alice.id).push_blocked
+            db.session.remove()
+            return found
+
+    wait_until(blocked, what="push_blocked reported")
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        user.email_verified = True
+        user.update({"reminder": {"enabled": True}})
+        db.session.remove()
+    blocked_page.reload()
+    expect(blocked_page.locator("#reminder-route")).to_contain_text(
+        "Notifications are blocked on your phone, so we will e-mail you on Monday"
+    )

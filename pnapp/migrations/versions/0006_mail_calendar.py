@@ -25,6 +25,7 @@ def upgrade():
     op.add_column('users', sa.Column('email_reminders', sa.Boolean(), server_default=sa.true(), nullable=False))
     op.add_column('users', sa.Column('reminder_channels', sa.String(length=16), server_default='push', nullable=False))
     op.add_column('users', sa.Column('push_blocked', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('users', sa.Column('push_gone_at', pnapp.models.UTCDateTime(timezone=True), nullable=True))
     op.add_column('users', sa.Column('reset_requested_at', pnapp.models.UTCDateTime(timezone=True), nullable=True))
     op.add_column('users', sa.Column('calendar_token', sa.String(length=64), nullable=True))
     op.create_index(op.f('ix_users_calendar_token'), 'users', ['calendar_token'], unique=True)
@@ -42,6 +43,7 @@ def downgrade():
         batch_op.create_unique_constraint(batch_op.f('uq_deliveries_user_id_kind_period'), ['user_id', 'kind', 'period'])
         batch_op.drop_column('channel')
     op.drop_index(op.f('ix_users_calendar_token'), table_name='users')
-    for column in ('calendar_token', 'reset_requested_at', 'push_blocked', 'reminder_channels',
+    for column in ('calendar_token', 'reset_requested_at', 'push_gone_at', 'push_blocked',
+                   'reminder_channels',
                    'email_reminders', 'email_bounced_at', 'email_verified'):
         op.drop_column('users', column)
