@@ -82,6 +82,21 @@ ADJUNCTS = {
     "sauna": _l("Sauna"),
 }
 
+# The patient version of the Clinical Global Impression (Guy 1976), in the public domain:
+# CLINICAL.md, Patient Global Impression of Change.
+PGIC_QUESTION = _l(
+    "Since you started regular massage, how would you describe your condition overall?"
+)
+PGIC_LABELS = {
+    1: _l("Very much improved"),
+    2: _l("Much improved"),
+    3: _l("Minimally improved"),
+    4: _l("No change"),
+    5: _l("Minimally worse"),
+    6: _l("Much worse"),
+    7: _l("Very much worse"),
+}
+
 FIELD_NAMES = {
     "display_name": _l("Your name"),
     "email": _l("E-mail"),
@@ -110,6 +125,10 @@ FIELD_NAMES = {
     "screening.approach": _l("How would they treat it? (their answer, in your words)"),
     "screening.asked_symptom_areas": _l("Did they ask where your symptoms are?"),
     "client_id": _l("Session"),
+    "full_name": _l("Full name"),
+    "birth_date": _l("Date of birth"),
+    "paper_size": _l("Paper size"),
+    "value": _l("Your answer"),
 }
 
 
