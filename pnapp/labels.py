@@ -20,7 +20,9 @@ from babel.numbers import format_decimal
 from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
+from pnapp.models import pgic
 from pnapp.timeutil import COMMON_ZONES, all_zones, zone
+from pnapp.timeutil import paper_for_zone as paper_for_zone  # the settings page reads it
 
 WORDS = (
     _l("zero"),
@@ -82,19 +84,13 @@ ADJUNCTS = {
     "sauna": _l("Sauna"),
 }
 
-# The patient version of the Clinical Global Impression (Guy 1976), in the public domain:
-# CLINICAL.md, Patient Global Impression of Change.
-PGIC_QUESTION = _l(
-    "Since you started regular massage, how would you describe your condition overall?"
-)
-PGIC_LABELS = {
-    1: _l("Very much improved"),
-    2: _l("Much improved"),
-    3: _l("Minimally improved"),
-    4: _l("No change"),
-    5: _l("Minimally worse"),
-    6: _l("Much worse"),
-    7: _l("Very much worse"),
+# The global impression of change question and its seven answers (pnapp.models.pgic).
+PGIC_QUESTION = _l(pgic.QUESTION)
+PGIC_LABELS = {value: _l(words) for value, words in pgic.ANSWERS.items()}
+
+PAPER = {
+    "letter": _l("Letter (United States, Canada)"),
+    "a4": _l("A4 (most other countries)"),
 }
 
 FIELD_NAMES = {
@@ -169,14 +165,15 @@ WEEKDAYS_SHORT = (
 # Named formats, written by Babel in each language's own way (CLDR skeletons).
 DATE_SKELETONS = {"datetime": "yMMMEd", "date": "yMMMd", "day": "MMMd", "long_date": "yMMMMd"}
 DATE_SKELETONS["weekday_time"] = "MMMMEEEEd"
+DATE_SKELETONS["weekday_day"] = "MMMEd"
 WITH_TIME = ("datetime", "weekday_time")
 
 
 def local_time(value: datetime | None, tz: str, fmt: str = "datetime") -> str:
     """A UTC instant as the person reads it, in their zone and language.
 
-    fmt: datetime (Sun, Nov 22, 2026, 3:04 PM), date, day (Nov 22), long_date,
-    weekday_time, or input (2026-11-22T15:04, for <input type="datetime-local">).
+    fmt: datetime (Sun, Nov 22, 2026, 3:04 PM), date, day (Nov 22), weekday_day (Sun, Nov
+    22), long_date, weekday_time, or input (2026-11-22T15:04, for <input type="datetime-local">).
     """
     if value is None:
         return ""

@@ -30,7 +30,7 @@ from pnapp.i18n import N_
 from pnapp.models.logins import Login
 from pnapp.models.sessions import RATING_COLUMNS, MassageSession, Therapist
 from pnapp.models.types import UTCDateTime
-from pnapp.timeutil import local_date, utcnow, week_bounds
+from pnapp.timeutil import local_date, paper_for_zone, utcnow, week_bounds
 
 if TYPE_CHECKING:
     from pnapp.models.delivery import PushSubscription
@@ -221,6 +221,11 @@ class User(UserMixin, db.Model):
     @property
     def is_caregiver(self) -> bool:
         return self.role == "caregiver"
+
+    @property
+    def report_paper(self) -> str:
+        """The report's paper: the one chosen, else the usual one where the patient lives."""
+        return self.paper_size or paper_for_zone(self.timezone)
 
     @property
     def reminder(self) -> dict[str, Any]:

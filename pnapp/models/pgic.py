@@ -19,7 +19,19 @@ from pnapp.timeutil import local_date, utcnow
 if TYPE_CHECKING:
     from pnapp.models.accounts import User
 
-PGIC_VALUES = range(1, 8)  # 1 very much improved ... 4 no change ... 7 very much worse
+# The patient version of the Clinical Global Impression (Guy 1976), in the public domain
+# (CLINICAL.md). In English as FHIR shows it; pnapp.labels gives them in the reader's language.
+QUESTION = N_("Since you started regular massage, how would you describe your condition overall?")
+ANSWERS = {
+    1: N_("Very much improved"),
+    2: N_("Much improved"),
+    3: N_("Minimally improved"),
+    4: N_("No change"),
+    5: N_("Minimally worse"),
+    6: N_("Much worse"),
+    7: N_("Very much worse"),
+}
+PGIC_VALUES = tuple(ANSWERS)
 
 
 class PgicAnswer(db.Model):
@@ -85,15 +97,12 @@ class PgicAnswer(db.Model):
         )
 
     @classmethod
-    def since(cls, patient: User, start: datetime) -> list[PgicAnswer]:
-        """The patient's answers from `start` on, oldest first."""
-        return list(
-            db.session.scalars(
-                select(cls)
-                .where(cls.patient_id == patient.id, cls.answered_at >= start)
-                .order_by(cls.answered_at, cls.id)
-            )
-        )
+    def since(cls, patient: User, start: datetime | None = None) -> list[PgicAnswer]:
+        """The patient's answers (from `start` on), oldest first."""
+        query = select(cls).where(cls.patient_id == patient.id)
+        if start is not None:
+            query = query.where(cls.answered_at >= start)
+        return list(db.session.scalars(query.order_by(cls.answered_at, cls.id)))
 
     @classmethod
     def due(cls, patient: User, now: datetime | None = None) -> bool:
