@@ -88,7 +88,9 @@ ADJUNCTS = {
 PGIC_QUESTION = _l(pgic.QUESTION)
 PGIC_LABELS = {value: _l(words) for value, words in pgic.ANSWERS.items()}
 
-PAPER = {
+# The report's paper: its name, and the choice as Settings offers it.
+PAPER = {"letter": _l("Letter"), "a4": _l("A4")}
+PAPER_CHOICES = {
     "letter": _l("Letter (United States, Canada)"),
     "a4": _l("A4 (most other countries)"),
 }
