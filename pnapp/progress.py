@@ -199,27 +199,23 @@ def pain_before_periods(sessions: Iterable, tz: str, now: datetime) -> dict:
 
 def pgic_due(
     now: datetime,
-    starts: Iterable[datetime],
+    sessions_since: int,
+    latest_session: datetime | None,
     *,
     last_answer_at: datetime | None = None,
     last_asked_at: datetime | None = None,
 ) -> bool:
     """Whether to offer the PGIC question on this visit (CLINICAL.md):
     1. never within PGIC_EVERY (28 days) of the last answer or "Not now";
-    2. only after PGIC_AFTER_SESSIONS (4) sessions since the first one, or since the last
-       answer when there is one;
-    3. only on a visit after a session: one must have started since it was last set aside.
-    `starts` are session start times (those after `now` are ignored)."""
-    starts = sorted(s for s in starts if s <= now)
-    if not starts:
+    2. only once PGIC_AFTER_SESSIONS (4) sessions have started since the first one, or since
+       the last answer when there is one (`sessions_since`, counted up to `now`);
+    3. only on a visit after a session: the latest one (`latest_session`) must have started
+       since the question was last answered or set aside."""
+    if latest_session is None:
         return False
     asked = max((t for t in (last_answer_at, last_asked_at) if t is not None), default=None)
     if asked is not None and now - asked < PGIC_EVERY:
         return False
-    if last_answer_at is None:
-        since = starts[1:]  # sessions since the first one
-    else:
-        since = [s for s in starts if s > last_answer_at]
-    if len(since) < PGIC_AFTER_SESSIONS:
+    if sessions_since < PGIC_AFTER_SESSIONS:
         return False
-    return asked is None or starts[-1] > asked
+    return asked is None or latest_session > asked

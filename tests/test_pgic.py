@@ -28,42 +28,56 @@ def weekly(n: int, start: datetime = T0) -> list[datetime]:
 
 
 def test_it_is_first_asked_once_four_sessions_follow_the_first_one():
-    starts = weekly(4)
-    now = starts[-1] + timedelta(hours=2)
-    assert not pgic_due(now, starts)  # three since the first
-    assert pgic_due(now + timedelta(weeks=1), weekly(5))
-    assert not pgic_due(now, [])
-    # A session not yet started does not count.
-    assert not pgic_due(now, [*starts, now + timedelta(hours=1)])
+    latest = T0 + timedelta(weeks=4)
+    now = latest + timedelta(hours=2)
+    assert not pgic_due(now, 3, latest)  # four sessions: three since the first
+    assert pgic_due(now, 4, latest)
+    assert not pgic_due(now, 0, None)  # no session at all
 
 
 def test_after_an_answer_it_waits_28_days_and_four_more_sessions():
     answered = T0
-    four_after = weekly(4, T0 + timedelta(days=1))  # days 1, 8, 15, 22
+    latest = T0 + timedelta(days=22)  # the fourth session since, a week apart
     day_27 = T0 + timedelta(days=27, hours=23)
-    assert not pgic_due(day_27, four_after, last_answer_at=answered)
+    assert not pgic_due(day_27, 4, latest, last_answer_at=answered)
     day_28 = T0 + timedelta(days=28)
-    assert pgic_due(day_28, four_after, last_answer_at=answered)
-    three_after = four_after[1:] + [T0 - timedelta(days=3)]  # one was before the answer
-    assert not pgic_due(day_28 + timedelta(days=30), three_after, last_answer_at=answered)
+    assert pgic_due(day_28, 4, latest, last_answer_at=answered)
+    assert not pgic_due(day_28 + timedelta(days=30), 3, latest, last_answer_at=answered)
 
 
 def test_not_now_sets_it_aside_for_28_days_and_until_the_next_session():
-    starts = weekly(6)
-    skipped = starts[-1] + timedelta(hours=3)
-    assert not pgic_due(skipped + timedelta(days=10), starts, last_asked_at=skipped)
+    latest = T0 + timedelta(weeks=5)
+    skipped = latest + timedelta(hours=3)
+    assert not pgic_due(skipped + timedelta(days=10), 5, latest, last_asked_at=skipped)
     # 28 days on, but no session since "Not now": not on a visit without a session.
-    assert not pgic_due(skipped + timedelta(days=40), starts, last_asked_at=skipped)
-    later = [*starts, skipped + timedelta(days=35)]
-    assert pgic_due(skipped + timedelta(days=35, hours=2), later, last_asked_at=skipped)
+    assert not pgic_due(skipped + timedelta(days=40), 5, latest, last_asked_at=skipped)
+    later = skipped + timedelta(days=35)
+    assert pgic_due(later + timedelta(hours=2), 6, later, last_asked_at=skipped)
 
 
 def test_28_days_are_elapsed_time_across_a_daylight_saving_change():
     # 8 March 2026 Toronto moves its clocks; 28 days are 28 x 24 hours all the same.
     answered = datetime(2026, 2, 20, 14, tzinfo=UTC)
-    starts = weekly(4, answered + timedelta(days=1))
-    assert not pgic_due(answered + timedelta(days=28, seconds=-1), starts, last_answer_at=answered)
-    assert pgic_due(answered + timedelta(days=28), starts, last_answer_at=answered)
+    latest = answered + timedelta(days=22)
+    before = answered + timedelta(days=28, seconds=-1)
+    assert not pgic_due(before, 4, latest, last_answer_at=answered)
+    assert pgic_due(answered + timedelta(days=28), 4, latest, last_answer_at=answered)
+
+
+def test_the_model_counts_sessions_since_the_first_or_the_last_answer_up_to_now(
+    app, alice, as_alice
+):
+    starts = weekly(5, datetime.now(UTC) - timedelta(weeks=6))
+    for when in starts[:4]:
+        assert as_alice.post("/sessions", session_body(started_at=iso(when))).status_code == 201
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        assert not PgicAnswer.due(user)  # three since the first
+        assert as_alice.post("/sessions", session_body(started_at=iso(starts[4]))).status_code
+        assert PgicAnswer.due(user)
+        assert not PgicAnswer.due(user, now=starts[3] + timedelta(hours=1))  # the 5th not yet
+        PgicAnswer.record(user, 4, now=starts[4] + timedelta(hours=1))
+        assert not PgicAnswer.due(user, now=starts[4] + timedelta(days=40))  # none since
 
 
 # Stored at most once a day, in the patient's zone

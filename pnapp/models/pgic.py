@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, select
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pnapp.errors import Conflict
@@ -107,20 +107,22 @@ class PgicAnswer(db.Model):
     @classmethod
     def due(cls, patient: User, now: datetime | None = None) -> bool:
         """Whether to offer the question on this visit (pnapp.progress.pgic_due), from two
-        queries: the last answer, and the start times of the sessions since it."""
+        small queries whatever the history: the last answer, then how many sessions started
+        since it (or at all) by now, and the latest start."""
         from pnapp.progress import pgic_due
 
         now = now or utcnow()
         last = cls.latest(patient)
-        query = select(MassageSession.started_at).where(
+        query = select(func.count(), func.max(MassageSession.started_at)).where(
             MassageSession.patient_id == patient.id, MassageSession.started_at <= now
         )
         if last is not None:
             query = query.where(MassageSession.started_at > last.answered_at)
-        starts = list(db.session.scalars(query))
+        count, latest = db.session.execute(query).one()
         return pgic_due(
             now,
-            starts,
+            count if last is not None else max(0, count - 1),  # since the first one
+            latest,
             last_answer_at=last.answered_at if last else None,
             last_asked_at=patient.pgic_asked_at,
         )
