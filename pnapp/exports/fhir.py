@@ -120,6 +120,10 @@ def _procedure(
     return procedure
 
 
+def _questionnaire_url(base_url: str) -> str:
+    return f"{base_url}/fhir/Questionnaire/pgic"
+
+
 def _pgic_coding(base_url: str, value: int) -> dict[str, str]:
     return {
         "system": f"{base_url}/fhir/CodeSystem/pgic",
@@ -132,7 +136,7 @@ def pgic_questionnaire(base_url: str) -> dict[str, Any]:
     """pnapp's own Questionnaire for the PGIC: one choice item, seven answers."""
     return {
         "resourceType": "Questionnaire",
-        "url": f"{base_url}/fhir/Questionnaire/pgic",
+        "url": _questionnaire_url(base_url),
         "version": "1",
         "name": "PnappPGIC",
         "title": "Patient Global Impression of Change",
@@ -155,7 +159,7 @@ def pgic_questionnaire(base_url: str) -> dict[str, Any]:
 def _pgic_response(answer: PgicAnswer, patient_ref: str, base_url: str) -> dict[str, Any]:
     return {
         "resourceType": "QuestionnaireResponse",
-        "questionnaire": f"{base_url}/fhir/Questionnaire/pgic",
+        "questionnaire": _questionnaire_url(base_url),
         "status": "completed",
         "subject": {"reference": patient_ref},
         "author": {"reference": patient_ref},

@@ -87,7 +87,7 @@ class User(UserMixin, db.Model):
     # For the doctor's report and the FHIR Patient only; the app itself says display_name.
     full_name: Mapped[str | None] = mapped_column(String(120))
     birth_date: Mapped[date | None] = mapped_column(Date)
-    # The report's paper, "letter" or "a4"; None takes it from the time zone (PAPER_BY_ZONE).
+    # The report's paper, "letter" or "a4"; None takes it from the zone (paper_for_zone).
     paper_size: Mapped[str | None] = mapped_column(String(8))
     # When the PGIC question was last set aside with "Not now" (answers are their own rows).
     pgic_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -46,8 +46,9 @@ def trend_chart(pdf: Report, weeks: list[dict], axis: DateAxis) -> None:
 
     for key, shape in (("stress_before_mean", "square"), ("pain_before_mean", "dot")):
         shown = [None if w[key] is None else (x(axis.middle(w["start"])), y(w[key])) for w in weeks]
-        pdf.set_draw_color(*INK)
-        pdf.set_line_width(0.35)
+        # Pain is the measure the report is about; stress is drawn lighter behind it.
+        pdf.set_draw_color(*(MUTED if shape == "square" else INK))
+        pdf.set_line_width(0.25 if shape == "square" else 0.4)
         if shape == "square":
             pdf.set_dash_pattern(*STRESS_DASH)
         for a, b in zip(shown, shown[1:], strict=False):
@@ -63,12 +64,14 @@ def trend_chart(pdf: Report, weeks: list[dict], axis: DateAxis) -> None:
                 pdf.set_fill_color(255, 255, 255)
                 pdf.square(*point, 0.8, "DF")
     legend_y = y(0) + 13
+    pdf.set_draw_color(*INK)
     pdf.set_fill_color(*INK)
     pdf.dot(left + 1, legend_y - 1, 0.9, "F")
     pain = latin1(gettext("pain before (weekly average)"))
     pdf.set_text_color(*INK)
     pdf.text(left + 3.5, legend_y, pain)
     stress_x = left + 3.5 + pdf.get_string_width(pain) + 8
+    pdf.set_draw_color(*MUTED)
     pdf.set_fill_color(255, 255, 255)
     pdf.square(stress_x, legend_y - 1, 0.8, "DF")
     pdf.text(stress_x + 2.5, legend_y, latin1(gettext("stress before (weekly average)")))
