@@ -33,6 +33,7 @@ CHART_TITLES = {
     "stress": _l("Stress before and after each session, oldest first"),
 }
 TREND_TITLE = _l("Pain and stress before massage, week by week, oldest first")
+TREND_KEY = _l("Each point is a week's average; a gap is a week without a session.")
 
 
 # Whole sentences for "what seems to help", by kind of comparison and direction.
@@ -119,6 +120,7 @@ def progress_page(
         "min_paired": MIN_PAIRED,
         "trend_weeks": [w for w in progress["trend"] if w["sessions"]],
         "trend_caption": trend_caption(progress["trend"]),
+        "trend_key": TREND_KEY,
         "pgic": pgic_summary(progress["pgic"]),
         "helps": what_helps(user, sessions, by_therapist=each_session),
         "trend_chart": None,
@@ -310,13 +312,11 @@ def relief_sentence(pain: dict, weeks: int, name: str | None) -> str:
 
 
 def trend_caption(trend: list[dict]) -> str:
-    """What the weekly chart rests on: its sessions, and the weeks that had one."""
+    """What the weekly trend rests on: its sessions, and the weeks that had one."""
     with_sessions = [w for w in trend if w["sessions"]]
     return ngettext(
-        "%(num)d session in %(kept)d of these %(weeks)d weeks. Each point is a week's "
-        "average; a gap is a week without a session.",
-        "%(num)d sessions in %(kept)d of these %(weeks)d weeks. Each point is a week's "
-        "average; a gap is a week without a session.",
+        "%(num)d session in %(kept)d of these %(weeks)d weeks.",
+        "%(num)d sessions in %(kept)d of these %(weeks)d weeks.",
         sum(w["sessions"] for w in with_sessions),
         kept=len(with_sessions),
         weeks=len(trend),

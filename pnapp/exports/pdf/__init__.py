@@ -87,7 +87,7 @@ def _trend_section(pdf: Report, page: dict) -> None:
         pdf.para(gettext("No sessions in these weeks."))
         return
     trend_chart(pdf, page["progress"]["trend"], page["axis"])
-    pdf.para(page["trend_caption"], size=8, colour=MUTED)
+    pdf.para(f"{page['trend_caption']} {page['trend_key']}", size=8, colour=MUTED)
     pdf.columns(
         [gettext("Week of"), gettext("Sessions"), gettext("Pain"), gettext("Stress")],
         [
