@@ -1,5 +1,7 @@
-"""How the progress screens scale with a patient's history: GET /progress (the page) and
-GET /api/v1/progress?weeks=104 for a patient with 10 sessions and one with 1,000.
+"""How the progress screens scale with a patient's history: the progress page (12 and 52
+weeks, with the weekly trend and its charts), the history, the home page (which decides
+whether to ask the PGIC question), GET /api/v1/progress?weeks=104 and the 52-week PDF
+report, for a patient with 10 sessions and one with 1,000.
 
 What it measures. For each database (SQLite in a fresh temporary instance folder, and a
 scratch PostgreSQL database) it builds the schema with the migrations, makes two patients
@@ -51,7 +53,14 @@ PG_URL = os.environ.get(
     "PNAPP_BENCH_PROGRESS_URL", "postgresql://postgres@127.0.0.1:5432/pnapp_bench_progress"
 )
 PASSWORD = "bench-password-1234"
-ROUTES = ("/progress", "/api/v1/progress?weeks=104")
+ROUTES = (
+    "/progress",
+    "/progress?weeks=52",
+    "/history",
+    "/",
+    "/api/v1/progress?weeks=104",
+    "/api/v1/export/report.pdf?weeks=52",
+)
 # (sessions kept, weeks of history to draw them from): demo data skips about a quarter of
 # weeks and doubles a few, so 1,150 weeks give a little over 1,000 sessions.
 HISTORIES = {10: 20, 1000: 1150}
@@ -158,12 +167,12 @@ def main() -> None:
     print(f"median of {args.runs} requests after {args.warmup} warm-up, server side, in ms")
     header = ("db", "route", "10-session ms", "1000-session ms", "ratio", "queries (10 / 1000)")
     print(
-        f"{header[0]:<11} {header[1]:<28} {header[2]:>13} {header[3]:>15} {header[4]:>6}  "
+        f"{header[0]:<11} {header[1]:<36} {header[2]:>13} {header[3]:>15} {header[4]:>6}  "
         f"{header[5]}"
     )
     for which, path, small, large, ratio, small_q, large_q in rows:
         print(
-            f"{which:<11} {path:<28} {small:>13.1f} {large:>15.1f} {ratio:>6.1f}  "
+            f"{which:<11} {path:<36} {small:>13.1f} {large:>15.1f} {ratio:>6.1f}  "
             f"{small_q} / {large_q}"
         )
 

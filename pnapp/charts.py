@@ -1,10 +1,15 @@
-"""Server-rendered SVG charts: readable at 390 px, no script, with a text alternative."""
+"""Server-rendered SVG charts on a true date axis: a week without a session is a gap, the
+months are labelled, and a table beside each chart gives the same numbers.
+
+Readable at 320 px and at 200% text without a script: positions are percentages of the
+drawing, so they follow its width, while the drawing's height and every word are in em,
+so they grow with the reader's text size. The PDF report draws the same DateAxis."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from markupsafe import Markup, escape
@@ -15,8 +20,94 @@ from pnapp.timeutil import zone
 if TYPE_CHECKING:
     from pnapp.models import MassageSession
 
-WIDTH, HEIGHT = 360, 190
-LEFT, RIGHT, TOP, BOTTOM = 30, 10, 12, 28
+# The drawing's height and its bands, in em (so vertical percentages are fixed in em).
+HEIGHT_EM = 12.0
+TOP_EM = 0.8  # room for the "10" beside the top grid line
+AXIS_EM = 2.7  # two rows under the plot: months, then the year
+PLOT_EM = HEIGHT_EM - TOP_EM - AXIS_EM
+# Data runs from X0% to X1% of the width, so a point at either end is drawn whole.
+X0, X1 = 1.5, 98.5
+# Month labels at least a quarter of the width apart, none starting past 78% (a longer one,
+# "janv." with its year under it, would run out of the drawing); with large text only the
+# "major" ones stay (app.css), at least half the width apart and in the left half.
+LABEL_SPACING, LAST_LABEL = 0.25, 0.78
+MAJOR_SPACING, LAST_MAJOR = 0.5, 0.5
+MONTH_STEPS = (1, 2, 3, 6, 12)
+AVERAGE_MONTH_DAYS = 30.44
+
+
+@dataclass(frozen=True)
+class DateAxis:
+    """Days from `start` (included) to `end` (excluded) mapped onto 0..1."""
+
+    start: date
+    end: date
+
+    @classmethod
+    def for_weeks(cls, mondays: list[date]) -> DateAxis:
+        """The whole of these ISO weeks, the last (current) one included."""
+        return cls(mondays[0], mondays[-1] + timedelta(days=7))
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    def at(self, when: date | datetime) -> float:
+        """Where a day (or a local time, part of its day) falls, from 0 to 1."""
+        if isinstance(when, datetime):
+            midnight = datetime.combine(when.date(), datetime.min.time(), when.tzinfo)
+            offset = (when.date() - self.start).days + (when - midnight).total_seconds() / 86400
+        else:
+            offset = (when - self.start).days
+        return min(1.0, max(0.0, offset / self.days))
+
+    def middle(self, monday: date | str) -> float:
+        """Where the middle of the week starting on `monday` falls."""
+        monday = date.fromisoformat(monday) if isinstance(monday, str) else monday
+        return min(1.0, ((monday - self.start).days + 3.5) / self.days)
+
+    def months(self) -> list[date]:
+        """The first day of each month inside the axis."""
+        first = date(self.start.year, self.start.month, 1)
+        found = []
+        while first < self.end:
+            if first > self.start:
+                found.append(first)
+            first = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return found
+
+    def labels(
+        self, spacing: float = LABEL_SPACING, last: float = LAST_LABEL
+    ) -> list[tuple[date, bool]]:
+        """The months to name, each with whether it is "major" (kept with large text): every
+        1st, 2nd, 3rd, 6th or 12th month (January, April, July, October for every 3rd),
+        the smallest step that leaves `spacing` between labels, none past `last`."""
+        step = next(
+            (s for s in MONTH_STEPS if s * AVERAGE_MONTH_DAYS / self.days >= spacing),
+            MONTH_STEPS[-1],
+        )
+        chosen = [m for m in self.months() if (m.month - 1) % step == 0 and self.at(m) <= last]
+        labels, last_major = [], None
+        for m in chosen:
+            major = self.at(m) <= LAST_MAJOR and (
+                last_major is None or self.at(m) - self.at(last_major) >= MAJOR_SPACING
+            )
+            last_major = m if major else last_major
+            labels.append((m, major))
+        return labels
+
+
+def x_pct(fraction: float) -> float:
+    return X0 + fraction * (X1 - X0)
+
+
+def y_pct(value: float) -> float:
+    """A 0-10 rating's height, in percent of the drawing (10 at the top)."""
+    return (TOP_EM + PLOT_EM * (1 - value / 10)) / HEIGHT_EM * 100
+
+
+def _em_pct(em: float) -> float:
+    return em / HEIGHT_EM * 100
 
 
 @dataclass(frozen=True)
@@ -36,8 +127,7 @@ class Point:
 
 
 def session_points(sessions: Iterable[MassageSession], measure: str, tz: str) -> list[Point]:
-    """One point per session for `measure`, its start in the person's zone: what the page's
-    chart and the PDF report's chart both draw."""
+    """One point per session for `measure`, its start in the person's zone."""
     local = zone(tz)
     return [
         Point(
@@ -49,51 +139,91 @@ def session_points(sessions: Iterable[MassageSession], measure: str, tz: str) ->
     ]
 
 
-def before_after_chart(points: list[Point], title: str, chart_id: str) -> Markup:
-    """Each session as a line from its before rating (open circle) to its after rating
-    (filled circle) on the 0-10 scale, oldest on the left."""
-    if not points:
-        return Markup("")
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    step = plot_w / max(1, len(points) - 1) if len(points) > 1 else 0
-
-    def x(i: int) -> float:
-        return LEFT + (i * step if len(points) > 1 else plot_w / 2)
-
-    def y(value: int) -> float:
-        return TOP + plot_h * (1 - value / 10)
-
+def _chart(axis: DateAxis, title: str, chart_id: str, body: list[str]) -> Markup:
+    """The 0-10 scale beside the plot (its own small drawing, hidden from screen readers:
+    the title and the table say it), and the plot: grid lines at 0, 5 and 10, a faint line
+    at each month's start, the month labels, then `body`."""
+    scale = [
+        f'<text x="100%" y="{y_pct(v):.2f}%" dy="0.35em" text-anchor="end">{v}</text>'
+        for v in (0, 5, 10)
+    ]
     parts = [
-        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        '<div class="chart-box">',
+        f'<svg class="chart-y" width="100%" height="{HEIGHT_EM}em" aria-hidden="true" '
+        f'focusable="false">{"".join(scale)}</svg>',
+        f'<svg class="chart" id="{chart_id}" width="100%" height="{HEIGHT_EM}em" role="img" '
         f'aria-labelledby="{chart_id}-title" focusable="false">',
         f'<title id="{chart_id}-title">{escape(title)}</title>',
     ]
-    for value in (0, 5, 10):
+    bottom = y_pct(0)
+    for m in axis.months():
+        x = x_pct(axis.at(m))
         parts.append(
-            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" '
-            f'y2="{y(value):.1f}"/>'
+            f'<line class="tick" x1="{x:.2f}%" x2="{x:.2f}%" y1="{y_pct(10):.2f}%" '
+            f'y2="{bottom + _em_pct(0.3):.2f}%"/>'
         )
+    for v in (0, 5, 10):
         parts.append(
-            f'<text class="axis" x="{LEFT - 6}" y="{y(value) + 4:.1f}" '
-            f'text-anchor="end">{value}</text>'
+            f'<line class="grid" x1="0" x2="100%" y1="{y_pct(v):.2f}%" y2="{y_pct(v):.2f}%"/>'
         )
-    for i, p in enumerate(points):
-        cx = x(i)
-        if p.after is not None:
+    for i, (m, major) in enumerate(axis.labels()):
+        x, kind = x_pct(axis.at(m)), " major" if major else ""
+        parts.append(
+            f'<text class="month{kind}" x="{x:.2f}%" dx="0.2em" '
+            f'y="{bottom + _em_pct(1.25):.2f}%">{escape(date_words(m, "MMM"))}</text>'
+        )
+        if i == 0 or m.month == 1:
             parts.append(
-                f'<line class="change {p.change}" x1="{cx:.1f}" x2="{cx:.1f}" '
-                f'y1="{y(p.before):.1f}" y2="{y(p.after):.1f}"/>'
+                f'<text class="year{kind}" x="{x:.2f}%" dx="0.2em" '
+                f'y="{bottom + _em_pct(2.35):.2f}%">{m.year}</text>'
             )
-            parts.append(f'<circle class="after" cx="{cx:.1f}" cy="{y(p.after):.1f}" r="4"/>')
-        parts.append(f'<circle class="before" cx="{cx:.1f}" cy="{y(p.before):.1f}" r="4"/>')
-    first, last = points[0].when, points[-1].when
-    parts.append(
-        f'<text class="axis" x="{LEFT}" y="{HEIGHT - 8}">{escape(date_words(first, "MMMd"))}</text>'
-    )
-    if len(points) > 1:
-        parts.append(
-            f'<text class="axis" x="{WIDTH - RIGHT}" y="{HEIGHT - 8}" '
-            f'text-anchor="end">{escape(date_words(last, "MMMd"))}</text>'
-        )
-    parts.append("</svg>")
+    parts += body
+    parts.append("</svg></div>")
     return Markup("".join(parts))
+
+
+def before_after_chart(points: list[Point], axis: DateAxis, title: str, chart_id: str) -> Markup:
+    """Each session at its date: a line from its before rating (open circle) to its after
+    rating (filled circle)."""
+    if not points:
+        return Markup("")
+    body = []
+    for p in points:
+        x = x_pct(axis.at(p.when))
+        if p.after is not None:
+            body.append(
+                f'<line class="change {p.change}" x1="{x:.2f}%" x2="{x:.2f}%" '
+                f'y1="{y_pct(p.before):.2f}%" y2="{y_pct(p.after):.2f}%"/>'
+            )
+            body.append(f'<circle class="after" cx="{x:.2f}%" cy="{y_pct(p.after):.2f}%" r="4"/>')
+        body.append(f'<circle class="before" cx="{x:.2f}%" cy="{y_pct(p.before):.2f}%" r="4"/>')
+    return _chart(axis, title, chart_id, body)
+
+
+def trend_chart(weeks: list[dict], axis: DateAxis, title: str, chart_id: str) -> Markup:
+    """Each week with a session at its middle: mean pain before (circles on a solid line)
+    and mean stress before (squares on a dashed line). The lines join neighbouring weeks
+    only, so a week without a session is a gap."""
+    if not any(w["sessions"] for w in weeks):
+        return Markup("")
+    body = []
+    for key, css in (("stress_before_mean", "stress"), ("pain_before_mean", "pain")):
+        shown = [
+            None if w[key] is None else (x_pct(axis.middle(w["start"])), y_pct(w[key]))
+            for w in weeks
+        ]
+        for a, b in zip(shown, shown[1:], strict=False):
+            if a and b:
+                body.append(
+                    f'<line class="trend {css}" x1="{a[0]:.2f}%" x2="{b[0]:.2f}%" '
+                    f'y1="{a[1]:.2f}%" y2="{b[1]:.2f}%"/>'
+                )
+        for x, y in filter(None, shown):
+            if css == "pain":  # circle.before: one per row of the table beside the chart
+                body.append(f'<circle class="before pain" cx="{x:.2f}%" cy="{y:.2f}%" r="4.5"/>')
+            else:
+                body.append(
+                    f'<rect class="stress" x="{x:.2f}%" y="{y:.2f}%" width="8" height="8" '
+                    'transform="translate(-4 -4)"/>'
+                )
+    return _chart(axis, title, chart_id, body)

@@ -20,7 +20,9 @@ from babel.numbers import format_decimal
 from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
+from pnapp.models import pgic
 from pnapp.timeutil import COMMON_ZONES, all_zones, zone
+from pnapp.timeutil import paper_for_zone as paper_for_zone  # the settings page reads it
 
 WORDS = (
     _l("zero"),
@@ -82,6 +84,17 @@ ADJUNCTS = {
     "sauna": _l("Sauna"),
 }
 
+# The global impression of change question and its seven answers (pnapp.models.pgic).
+PGIC_QUESTION = _l(pgic.QUESTION)
+PGIC_LABELS = {value: _l(words) for value, words in pgic.ANSWERS.items()}
+
+# The report's paper: its name, and the choice as Settings offers it.
+PAPER = {"letter": _l("Letter"), "a4": _l("A4")}
+PAPER_CHOICES = {
+    "letter": _l("Letter (United States, Canada)"),
+    "a4": _l("A4 (most other countries)"),
+}
+
 FIELD_NAMES = {
     "display_name": _l("Your name"),
     "email": _l("E-mail"),
@@ -110,6 +123,10 @@ FIELD_NAMES = {
     "screening.approach": _l("How would they treat it? (their answer, in your words)"),
     "screening.asked_symptom_areas": _l("Did they ask where your symptoms are?"),
     "client_id": _l("Session"),
+    "full_name": _l("Full name"),
+    "birth_date": _l("Date of birth"),
+    "paper_size": _l("Paper size"),
+    "value": _l("Your answer"),
 }
 
 
@@ -150,14 +167,15 @@ WEEKDAYS_SHORT = (
 # Named formats, written by Babel in each language's own way (CLDR skeletons).
 DATE_SKELETONS = {"datetime": "yMMMEd", "date": "yMMMd", "day": "MMMd", "long_date": "yMMMMd"}
 DATE_SKELETONS["weekday_time"] = "MMMMEEEEd"
+DATE_SKELETONS["weekday_day"] = "MMMEd"
 WITH_TIME = ("datetime", "weekday_time")
 
 
 def local_time(value: datetime | None, tz: str, fmt: str = "datetime") -> str:
     """A UTC instant as the person reads it, in their zone and language.
 
-    fmt: datetime (Sun, Nov 22, 2026, 3:04 PM), date, day (Nov 22), long_date,
-    weekday_time, or input (2026-11-22T15:04, for <input type="datetime-local">).
+    fmt: datetime (Sun, Nov 22, 2026, 3:04 PM), date, day (Nov 22), weekday_day (Sun, Nov
+    22), long_date, weekday_time, or input (2026-11-22T15:04, for <input type="datetime-local">).
     """
     if value is None:
         return ""

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
+from babel.core import get_global
 from babel.dates import get_timezone
 
 # Offered first in time-zone pickers; the browser's own zone is preselected when known.
@@ -75,6 +76,18 @@ def all_zones() -> list[str]:
 def _place_zones() -> frozenset[str]:
     places = {n for n in _zone_names() if "/" in n and not n.startswith(NOT_PLACES)}
     return frozenset(places | {"UTC"})
+
+
+# Where Letter paper is the usual size; A4 everywhere else.
+LETTER_COUNTRIES = ("US", "CA")
+
+
+def paper_for_zone(name: str) -> str:
+    """ "letter" for a zone in the United States or Canada (old names too: US/Eastern,
+    America/Montreal), else "a4"."""
+    canonical = get_global("zone_aliases").get(name, name)
+    country = get_global("zone_territories").get(canonical)
+    return "letter" if country in LETTER_COUNTRIES else "a4"
 
 
 def iso_week_label(d: date) -> str:

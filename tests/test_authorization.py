@@ -163,6 +163,7 @@ ROUTES = {
         care_api("sessions"),
     ),
     ("/api/v1/progress", "GET"): ("/api/v1/progress", None, OWN_API),
+    ("/api/v1/pgic", "POST"): ("/api/v1/pgic", {"value": 3}, {**OWN_API, "alice": 201}),
     ("/api/v1/push/key", "GET"): ("/api/v1/push/key", None, PUBLIC),
     ("/api/v1/push/subscriptions", "POST"): ("/api/v1/push/subscriptions", FCM, SELF_API),
     ("/api/v1/push/subscriptions", "DELETE"): (
@@ -240,6 +241,7 @@ ROUTES = {
     ("/manifest.webmanifest", "GET"): ("/manifest.webmanifest", None, PUBLIC),
     ("/offline", "GET"): ("/offline", None, PUBLIC),
     ("/progress", "GET"): ("/progress", None, PATIENT_PAGE),
+    ("/pgic", "POST"): ("/pgic", {"value": "3"}, PATIENT_PAGE),
     ("/register", "GET"): ("/register", None, PUBLIC),
     ("/register", "POST"): ("/register", {"email": "x"}, PUBLIC),
     # Getting back in: mailed links name their account themselves, so who asks does not

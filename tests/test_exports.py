@@ -24,6 +24,7 @@ from pnapp.models import (
     Delivery,
     Invite,
     MassageSession,
+    PgicAnswer,
     PushSubscription,
     Therapist,
     User,
@@ -455,6 +456,7 @@ def populate(app, as_alice, as_bob, alice) -> None:
     three_sessions(as_alice)
     share_with(as_alice, as_bob, ["progress", "sessions", "notes", "alerts"])
     as_alice.post("/shares/invites", {})
+    assert as_alice.post("/pgic", {"value": 2}).status_code == 201
     now = datetime.now(UTC)
     with app.app_context():
         db.session.add(
@@ -502,12 +504,14 @@ def assert_nothing_left_of(user_id: int) -> None:
         "invites.patient_id",
         "push_subscriptions.user_id",
         "deliveries.user_id",
+        "pgic_answers.patient_id",
     }
     assert {k: v for k, v in left.items() if v} == {}
     assert db.session.get(User, user_id) is None
     assert db.session.scalar(select(func.count()).select_from(CareShare)) == 0
     assert db.session.scalar(select(func.count()).select_from(Invite)) == 0
     assert db.session.scalar(select(func.count()).select_from(MassageSession)) == 0
+    assert db.session.scalar(select(func.count()).select_from(PgicAnswer)) == 0
 
 
 def test_populate_really_leaves_a_row_in_every_table_that_refers_to_her(

@@ -60,6 +60,7 @@ WHO = {
     "/share": ["patient"],
     "/share/<int:share_id>": ["patient", "caregiver"],
     "/sessions/new": ["patient"],
+    "/pgic": ["patient"],
     "/sessions/<int:session_id>": ["patient"],
     "/sessions/<int:session_id>/edit": ["patient"],
     "/sessions/<int:session_id>/delete": ["patient"],

@@ -256,14 +256,20 @@ def test_the_report_is_written_in_the_readers_language(app, alice, as_alice):
 
 
 def test_dates_and_numbers_follow_the_locale(app, alice, as_alice):
-    as_alice.post("/sessions", session_body(started_at="2026-03-05T15:30:00Z"))
+    made = as_alice.post("/sessions", session_body(started_at="2026-03-05T15:30:00Z"))
     client = as_alice.client
-    english = page(client, "/history")
-    french = page(client, "/history", "fr-CA")
-    spanish = page(client, "/history", "es")
+    # The session's own page gives the day and the time; the history, month by month.
+    path = f"/sessions/{made.get_json()['id']}"
+    english = page(client, path)
+    french = page(client, path, "fr-CA")
+    spanish = page(client, path, "es")
     assert "Mar 5, 2026" in english and "10:30" in english  # Toronto, 12-hour clock
     assert "5 mars 2026" in french and "10 h 30" in french
     assert "5 mar 2026" in spanish and "10:30" in spanish
+    assert "March 2026" in page(client, "/history") and "Thu, Mar 5" in page(client, "/history")
+    assert "mars 2026" in page(client, "/history", "fr-CA")
+    assert "jeu. 5 mars" in page(client, "/history", "fr-CA")
+    assert "marzo de 2026" in page(client, "/history", "es")
 
 
 def test_every_page_is_translated_for_a_patient_and_a_caregiver(app, alice, as_alice):

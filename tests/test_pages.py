@@ -9,6 +9,7 @@ import pytest
 
 from pnapp.extensions import db
 from pnapp.models import MassageSession
+from pnapp.pages.sessions import HISTORY_PAGE
 from tests.conftest import PASSWORD
 from tests.helpers import session_body
 
@@ -153,10 +154,13 @@ def test_recording_before_and_after_with_forms(alice_browser, app):
     response = alice_browser.submit(
         f"/sessions/{session.id}", {"after.pain": "3", "after.stress": "2"}
     )
-    assert "Your session" in text(response)
+    session_page = text(response)
+    assert "Your session" in session_page
+    assert "Pain 7 → 3 (4 points lower)" in session_page
+    assert "Stress 6 → 2 (4 points lower)" in session_page
+    # The history is one line a session: the numbers, read out as before and after.
     history = text(alice_browser.get("/history"))
-    assert "Pain 7 → 3 (4 points lower)" in history
-    assert "Stress 6 → 2 (4 points lower)" in history
+    assert "Pain 7 → 3 7 before, 3 after Stress 6 → 2 6 before, 2 after" in history
     assert "Start a session" in text(alice_browser.get("/"))
 
 
@@ -238,14 +242,32 @@ def test_text_typed_by_a_patient_is_shown_escaped(alice_browser, as_alice):
 
 
 def test_history_pages_through_older_sessions(alice_browser, as_alice):
-    start = datetime.now(UTC) - timedelta(days=60)
-    for i in range(35):
+    start = datetime.now(UTC) - timedelta(days=HISTORY_PAGE + 10)
+    for i in range(HISTORY_PAGE + 5):
         as_alice.post("/sessions", session_body(started_at=(start + timedelta(days=i)).isoformat()))
     first = html(alice_browser.get("/history"))
-    assert first.count('<li class="card">') == 30 and "Show older sessions" in first
+    assert first.count('<li><a href="/sessions/') == HISTORY_PAGE
+    assert "Show older sessions" in first
     cursor = re.search(r'href="/history\?cursor=([^"]+)"', first).group(1)
     second = html(alice_browser.get(f"/history?cursor={cursor}"))
-    assert second.count('<li class="card">') == 5 and "Show older sessions" not in second
+    assert second.count('<li><a href="/sessions/') == 5 and "Show older sessions" not in second
+
+
+def test_history_groups_sessions_by_month_newest_first(alice_browser, as_alice):
+    for day, pain in (("2026-01-30", 6), ("2026-02-02", 5), ("2026-02-20", 4)):
+        body = session_body(
+            started_at=f"{day}T15:00:00Z",
+            before={"pain": pain, "stress": 5},
+            after={"pain": pain - 2, "stress": 3},
+        )
+        assert as_alice.post("/sessions", body).status_code == 201
+    as_alice.post("/sessions", session_body(started_at="2026-02-25T15:00:00Z"))
+    page = text(alice_browser.get("/history"))
+    february, january = page.index("February 2026 3 sessions"), page.index("January 2026 1 session")
+    assert february < page.index("Fri, Feb 20") < page.index("Mon, Feb 2") < january
+    assert page.index("Fri, Jan 30") > january
+    assert "Pain 4 → 2 4 before, 2 after" in page
+    assert "Pain 6 → – 6 before, not yet rated after" in page  # the 25th, no after yet
 
 
 def test_settings_change_the_goal_and_time_zone(alice_browser, as_alice):

@@ -3,7 +3,7 @@ token hashes, push encryption keys)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -15,6 +15,7 @@ from pnapp.models import (
     Delivery,
     Invite,
     MassageSession,
+    PgicAnswer,
     PushSubscription,
     Therapist,
     User,
@@ -24,13 +25,17 @@ from pnapp.timeutil import to_utc_iso, utcnow
 
 def _row(obj: Any, *, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     """Every stored column of a row (so a column added later is exported too), times as ISO
-    UTC with Z like the API."""
+    UTC with Z like the API, days (a date of birth) as YYYY-MM-DD."""
     out = {}
     for column in obj.__table__.columns:
         if column.key in exclude:
             continue
         value = getattr(obj, column.key)
-        out[column.key] = to_utc_iso(value) if isinstance(value, datetime) else value
+        if isinstance(value, datetime):
+            value = to_utc_iso(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        out[column.key] = value
     return out
 
 
@@ -59,6 +64,7 @@ def all_json(patient: User, *, now: datetime | None = None) -> dict[str, Any]:
         "user": _row(patient, exclude=("password_hash", "calendar_token")),
         "sessions": rows(MassageSession, MassageSession.patient_id),
         "therapists": rows(Therapist, Therapist.patient_id),
+        "pgic_answers": rows(PgicAnswer, PgicAnswer.patient_id),
         "shares": [
             {
                 "id": s.id,

@@ -14,6 +14,11 @@
 - Each entry's fullUrl is a urn:uuid derived from the site and the row (uuid5), so the same
   data always gives the same bundle and references stay inside it.
 - Notes are left out: they are the patient's own jottings, not clinical data.
+- The Patient has the full name and date of birth when the patient gave them in Settings.
+- The global impression of change (PGIC): one Questionnaire of pnapp's own, canonical URL
+  {public address}/fhir/Questionnaire/pgic, with one `choice` item whose seven answers are
+  codes 1-7 of {public address}/fhir/CodeSystem/pgic; then one QuestionnaireResponse per
+  answer (status completed, authored, subject and author the patient).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from pnapp.exports.records import WHENS, patient_sessions, patient_therapists
-from pnapp.models import MEASURES, MassageSession, Therapist, User
+from pnapp.models import MEASURES, MassageSession, PgicAnswer, Therapist, User, pgic
 from pnapp.timeutil import to_utc_iso, utcnow
 
 SNOMED = "http://snomed.info/sct"
@@ -115,21 +120,77 @@ def _procedure(
     return procedure
 
 
+def _questionnaire_url(base_url: str) -> str:
+    return f"{base_url}/fhir/Questionnaire/pgic"
+
+
+def _pgic_coding(base_url: str, value: int) -> dict[str, str]:
+    return {
+        "system": f"{base_url}/fhir/CodeSystem/pgic",
+        "code": str(value),
+        "display": pgic.ANSWERS[value],
+    }
+
+
+def pgic_questionnaire(base_url: str) -> dict[str, Any]:
+    """pnapp's own Questionnaire for the PGIC: one choice item, seven answers."""
+    return {
+        "resourceType": "Questionnaire",
+        "url": _questionnaire_url(base_url),
+        "version": "1",
+        "name": "PnappPGIC",
+        "title": "Patient Global Impression of Change",
+        "status": "active",
+        "subjectType": ["Patient"],
+        "description": "The patient version of the Clinical Global Impression of change "
+        "(Guy 1976), asked at most every 28 days.",
+        "item": [
+            {
+                "linkId": "pgic",
+                "text": pgic.QUESTION,
+                "type": "choice",
+                "required": True,
+                "answerOption": [{"valueCoding": _pgic_coding(base_url, v)} for v in pgic.ANSWERS],
+            }
+        ],
+    }
+
+
+def _pgic_response(answer: PgicAnswer, patient_ref: str, base_url: str) -> dict[str, Any]:
+    return {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": _questionnaire_url(base_url),
+        "status": "completed",
+        "subject": {"reference": patient_ref},
+        "author": {"reference": patient_ref},
+        "authored": to_utc_iso(answer.answered_at),
+        "item": [
+            {
+                "linkId": "pgic",
+                "text": pgic.QUESTION,
+                "answer": [{"valueCoding": _pgic_coding(base_url, answer.value)}],
+            }
+        ],
+    }
+
+
+def _patient(patient: User, base_url: str) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Patient",
+        "identifier": [{"system": f"{base_url}/users", "value": str(patient.id)}],
+        "name": [{"text": patient.full_name or patient.display_name}],
+        "telecom": [{"system": "email", "value": patient.email}],
+    }
+    if patient.birth_date:
+        resource["birthDate"] = patient.birth_date.isoformat()
+    return resource
+
+
 def fhir_bundle(patient: User, base_url: str, *, now: datetime | None = None) -> dict[str, Any]:
     """The patient's sessions and ratings as a FHIR R4 Bundle of type collection."""
     base_url = base_url.rstrip("/")
     patient_ref = _urn(base_url, "users", patient.id)
-    entries = [
-        {
-            "fullUrl": patient_ref,
-            "resource": {
-                "resourceType": "Patient",
-                "identifier": [{"system": f"{base_url}/users", "value": str(patient.id)}],
-                "name": [{"text": patient.display_name}],
-                "telecom": [{"system": "email", "value": patient.email}],
-            },
-        }
-    ]
+    entries = [{"fullUrl": patient_ref, "resource": _patient(patient, base_url)}]
     therapists = patient_therapists(patient)
     for s in patient_sessions(patient):
         procedure_ref = _urn(base_url, "sessions", s.id)
@@ -147,6 +208,21 @@ def fhir_bundle(patient: User, base_url: str, *, now: datetime | None = None) ->
                         "resource": _observation(s, when, m, patient_ref, procedure_ref),
                     }
                 )
+    answers = PgicAnswer.since(patient)
+    if answers:
+        entries.append(
+            {
+                "fullUrl": _urn(base_url, "fhir", "Questionnaire", "pgic"),
+                "resource": pgic_questionnaire(base_url),
+            }
+        )
+    for answer in answers:
+        entries.append(
+            {
+                "fullUrl": _urn(base_url, "pgic", answer.id),
+                "resource": _pgic_response(answer, patient_ref, base_url),
+            }
+        )
     return {
         "resourceType": "Bundle",
         "type": "collection",

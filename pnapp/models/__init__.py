@@ -8,9 +8,10 @@ for the names the app, the tests and the migrations (`pnapp.models.UTCDateTime`)
 from __future__ import annotations
 
 from pnapp.measures import MEASURES
-from pnapp.models.accounts import LOCK_AFTER, LOCK_FOR, ROLES, User, locked_error
+from pnapp.models.accounts import LOCK_AFTER, LOCK_FOR, REPORT, ROLES, User, locked_error
 from pnapp.models.delivery import MAX_DEVICES, Delivery, PushSubscription
 from pnapp.models.logins import Login
+from pnapp.models.pgic import PGIC_VALUES, PgicAnswer
 from pnapp.models.sessions import (
     ADJUNCTS,
     AREAS,
@@ -33,7 +34,9 @@ __all__ = [
     "LOCK_FOR",
     "MAX_DEVICES",
     "MEASURES",
+    "PGIC_VALUES",
     "RATING_COLUMNS",
+    "REPORT",
     "ROLES",
     "SCOPES",
     "CareShare",
@@ -41,6 +44,7 @@ __all__ = [
     "Invite",
     "Login",
     "MassageSession",
+    "PgicAnswer",
     "PushSubscription",
     "Therapist",
     "User",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -11,6 +11,7 @@ from flask_login import UserMixin
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     Integer,
     String,
     case,
@@ -31,9 +32,11 @@ from pnapp.models.delivery import CHANNELS, PushSubscription, route
 from pnapp.models.logins import Login
 from pnapp.models.sessions import RATING_COLUMNS, MassageSession, Therapist
 from pnapp.models.types import UTCDateTime
-from pnapp.timeutil import local_date, utcnow, week_bounds
+from pnapp.timeutil import local_date, paper_for_zone, utcnow, week_bounds
 
 ROLES = ("patient", "caregiver")
+# What the person may add for the doctor's report (Settings, PATCH /me).
+REPORT = ("full_name", "birth_date", "paper_size")
 
 _hasher = PasswordHasher()
 # Verifying against this keeps an unknown e-mail as slow as a wrong password.
@@ -83,6 +86,13 @@ class User(UserMixin, db.Model):
     reset_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The secret in the calendar subscription's address; a new one kills the old address.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    # For the doctor's report and the FHIR Patient only; the app itself says display_name.
+    full_name: Mapped[str | None] = mapped_column(String(120))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    # The report's paper, "letter" or "a4"; None takes it from the zone (paper_for_zone).
+    paper_size: Mapped[str | None] = mapped_column(String(8))
+    # When the PGIC question was last set aside with "Not now" (answers are their own rows).
+    pgic_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
@@ -222,6 +232,11 @@ class User(UserMixin, db.Model):
         return self.role == "caregiver"
 
     @property
+    def report_paper(self) -> str:
+        """The report's paper: the one chosen, else the usual one where the patient lives."""
+        return self.paper_size or paper_for_zone(self.timezone)
+
+    @property
     def reminder(self) -> dict[str, Any]:
         return {
             "enabled": self.reminder_enabled,
@@ -253,7 +268,7 @@ class User(UserMixin, db.Model):
         return route(self, bool(has_devices))
 
     def update(self, data: dict[str, Any], now: datetime | None = None) -> None:
-        keys = ("display_name", "timezone", "weekly_goal", "reminder", "language")
+        keys = ("display_name", "timezone", "weekly_goal", "reminder", "language", *REPORT)
         for key in (*keys, "push_blocked", "email_reminders"):
             if key in data:
                 setattr(self, key, data[key].strip() if key == "display_name" else data[key])
@@ -308,8 +323,10 @@ class User(UserMixin, db.Model):
         )
 
     def progress(self, now: datetime, weeks: int = 12) -> dict[str, Any]:
-        """Weeks kept, streaks and relief (API.md, Progress), from one query."""
-        from pnapp.progress import relief_by_measure, weeks_kept
+        """Weeks kept, streaks, relief, the weekly trend and the PGIC answers of the window
+        (API.md, Progress and Progress over months), from two queries."""
+        from pnapp.models.pgic import PgicAnswer
+        from pnapp.progress import relief_by_measure, trend, weeks_kept
         from pnapp.timeutil import local_midnight, week_start
 
         rows = db.session.execute(
@@ -321,7 +338,13 @@ class User(UserMixin, db.Model):
         first_monday = week_start(local_date(now, self.timezone)) - timedelta(weeks=weeks - 1)
         since = local_midnight(first_monday, self.timezone)
         in_window = [r for r in rows if since <= r.started_at <= now]
-        return {"weekly_goal": self.weekly_goal, **kept, "relief": relief_by_measure(in_window)}
+        return {
+            "weekly_goal": self.weekly_goal,
+            **kept,
+            "relief": relief_by_measure(in_window),
+            "trend": trend(rows, self.timezone, now, weeks),
+            "pgic": [a for a in PgicAnswer.since(self, since) if a.answered_at <= now],
+        }
 
     def latest_unfinished_session(self, now: datetime, within_hours: int = 24):
         """The newest session still waiting for its after ratings, if it is recent."""

@@ -7,6 +7,7 @@ Every page works as a plain HTML form; static/js adds offline entry on top.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
@@ -18,9 +19,12 @@ from pnapp.models import ADJUNCTS, AREAS, HEAT_ADJUNCTS, MEASURES, MassageSessio
 from pnapp.pages import form_page, patient_page, submit
 from pnapp.pagination import session_page
 from pnapp.schemas import SessionInSchema, SessionPatchSchema
-from pnapp.timeutil import utcnow, zone
+from pnapp.timeutil import local_date, utcnow, zone
 
 bp = Blueprint("sessions", __name__)
+
+# A year of weekly sessions is one page: about three phone screens of one-line rows.
+HISTORY_PAGE = 60
 
 SESSION_FORM = {
     "lists": ("areas", "adjuncts"),
@@ -109,15 +113,30 @@ def delete_session(session_id: int):
 @bp.get("/history")
 @patient_page
 def history():
-    """Sessions, newest first, with the change in each measure."""
+    """Sessions, newest first, one line each (pain and stress, before to after), grouped by
+    month; each opens with everything about it."""
     cursor = request.args.get("cursor") or None
     try:
-        items, next_cursor = session_page(current_user, limit=30, cursor=cursor)
+        items, next_cursor = session_page(current_user, limit=HISTORY_PAGE, cursor=cursor)
     except Invalid:
         return redirect(url_for("sessions.history"))
     return render_template(
-        "history.html", items=items, next_cursor=next_cursor, first_page=cursor is None
+        "history.html",
+        months=by_month(items, current_user.timezone),
+        next_cursor=next_cursor,
+        first_page=cursor is None,
     )
+
+
+def by_month(sessions: list[MassageSession], tz: str) -> list[tuple[date, list[MassageSession]]]:
+    """Sessions (newest first) in runs of the same local month, each named by its first day."""
+    months: list[tuple[date, list[MassageSession]]] = []
+    for s in sessions:
+        month = local_date(s.started_at, tz).replace(day=1)
+        if not months or months[-1][0] != month:
+            months.append((month, []))
+        months[-1][1].append(s)
+    return months
 
 
 def choices() -> dict:

@@ -13,7 +13,7 @@ from pnapp.auth import change_own_password, check_own_password, end_session
 from pnapp.errors import Forbidden, TooMany, http_status
 from pnapp.extensions import csrf, db
 from pnapp.forms import load, to_json_shape
-from pnapp.models import Login, recovery
+from pnapp.models import REPORT, Login, recovery
 from pnapp.pages import form_page
 from pnapp.schemas import MePatchSchema, PasswordChangeSchema
 from pnapp.timeutil import COMMON_ZONES
@@ -45,6 +45,9 @@ def settings():
                 form["email_reminders"] = True
         if request.form.get("language") == "":
             form["language"] = None  # follow the browser
+        for key in REPORT:  # emptied: not printed on the report (paper: the zone's usual one)
+            if key in request.form and not request.form[key].strip():
+                form[key] = None
         data, errors = load(MePatchSchema(), form)
         if data:
             current_user.update(data)

@@ -26,10 +26,13 @@ from pnapp.schemas.common import Schema as Schema
 from pnapp.schemas.exports import ExportQuerySchema as ExportQuerySchema
 from pnapp.schemas.exports import ReportQuerySchema as ReportQuerySchema
 from pnapp.schemas.progress import CountOfSchema as CountOfSchema
+from pnapp.schemas.progress import PgicInSchema as PgicInSchema
+from pnapp.schemas.progress import PgicSchema as PgicSchema
 from pnapp.schemas.progress import ProgressQuerySchema as ProgressQuerySchema
 from pnapp.schemas.progress import ProgressSchema as ProgressSchema
 from pnapp.schemas.progress import ReliefByMeasureSchema as ReliefByMeasureSchema
 from pnapp.schemas.progress import ReliefSchema as ReliefSchema
+from pnapp.schemas.progress import TrendWeekSchema as TrendWeekSchema
 from pnapp.schemas.progress import WeekSchema as WeekSchema
 from pnapp.schemas.push import PublicKeySchema as PublicKeySchema
 from pnapp.schemas.push import PushKeysSchema as PushKeysSchema

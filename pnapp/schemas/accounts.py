@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import marshmallow as ma
 from marshmallow import fields, validate, validates
@@ -11,7 +12,7 @@ from pnapp.i18n import LANGUAGES, N_
 from pnapp.models import ROLES
 from pnapp.models.delivery import CHANNELS
 from pnapp.schemas.common import OutDateTime, Schema, StrictBool, StrictInt, choice_list
-from pnapp.timeutil import is_valid_zone
+from pnapp.timeutil import is_valid_zone, utcnow
 
 
 class TimezoneField(fields.String):
@@ -79,6 +80,35 @@ LANGUAGE = fields.String(
 )
 
 
+class OptionalText(fields.String):
+    """Text that may be left empty: surrounding spaces go, and empty text is null."""
+
+    def __init__(self, max_length: int, **kwargs):
+        super().__init__(allow_none=True, metadata={"maxLength": max_length}, **kwargs)
+        self.max_length = max_length
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if len(text) > self.max_length:
+            raise ma.ValidationError(
+                N_("Longer than maximum length %(max)s.") % {"max": self.max_length}
+            )
+        return text or None
+
+
+class BirthDate(fields.Date):
+    """A date of birth: a real day from 1900 to today."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        if not date(1900, 1, 1) <= day <= utcnow().date():
+            raise ma.ValidationError(N_("Enter a date between 1900 and today."))
+        return day
+
+
+PAPER_SIZES = ("letter", "a4")
+
+
 class UserSchema(Schema):
     id = fields.Integer()
     email = fields.String()
@@ -99,6 +129,9 @@ class UserSchema(Schema):
         metadata={"description": "How this week's reminder will go, and why (read-only)"},
     )
     created_at = OutDateTime()
+    full_name = fields.String(allow_none=True)
+    birth_date = fields.Date(allow_none=True)
+    paper_size = fields.String(allow_none=True)
 
 
 class UserEnvelope(Schema):
@@ -159,6 +192,17 @@ class MePatchSchema(Schema):
         metadata={"description": "true when this browser denies notifications (then e-mail)"}
     )
     email_reminders = StrictBool(metadata={"description": "true turns reminder mail back on"})
+    # For the doctor's report and the FHIR Patient only: never shown to caregivers.
+    full_name = OptionalText(max_length=120)
+    birth_date = BirthDate(allow_none=True)
+    paper_size = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(PAPER_SIZES),
+        metadata={
+            "description": "The report's paper, letter or a4; null takes it from the time zone "
+            "(Letter in the United States and Canada, A4 elsewhere)"
+        },
+    )
 
 
 class PasswordSchema(Schema):

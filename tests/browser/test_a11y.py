@@ -1051,7 +1051,7 @@ def test_a_session_is_recorded_with_the_keyboard_alone_and_the_focus_always_show
         with page.expect_navigation():
             keys.press("Enter")
         expect(page).to_have_url(f"{live_server}/history")
-        changes = page.locator(".sessions .changes li")
+        changes = page.locator(".sessions.compact > li .pair")
         expect(changes).to_have_count(2)
         expect(changes.nth(0)).to_contain_text("7 → 3")
         expect(changes.nth(1)).to_contain_text("6 → 2")

@@ -392,7 +392,8 @@ def test_after_logging_out_no_page_from_before_shows_health_data(phone: Page, al
     wait_for_service_worker(page)
     nav = page.get_by_role("navigation", name="Main")
     nav.get_by_role("link", name="History").tap()
-    expect(page.locator(".sessions .changes li").first).to_have_text(re.compile(r"Pain 9 → 2"))
+    # The done session's line (the open one, newer, is first).
+    expect(page.locator(".sessions .pair").nth(2)).to_have_text(re.compile(r"^Pain 9 → 2"))
     page.goto(done_url)
     expect(page.get_by_text(note)).to_be_visible()
     page.goto(open_url)

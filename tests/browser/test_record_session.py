@@ -67,10 +67,18 @@ def test_a_new_patient_registers_and_records_a_session_before_and_after(phone, a
     page.get_by_role("button", name="Save").tap()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Your session")
+    changes = page.locator(".changes li")
+    expect(changes).to_have_text(["Pain 7 → 3 (4 points lower)", "Stress 6 → 2 (4 points lower)"])
     page.get_by_role("navigation", name="Main").get_by_role("link", name="History").tap()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your sessions")
-    changes = page.locator(".sessions .changes li")
-    expect(changes).to_have_text(["Pain 7 → 3 (4 points lower)", "Stress 6 → 2 (4 points lower)"])
+    # The history is one line a session, which a screen reader reads in words.
+    row = page.locator(".sessions.compact > li")
+    expect(row).to_have_count(1)
+    expect(row.locator(".pair")).to_have_count(2)
+    expect(row.locator(".pair").nth(0)).to_contain_text("7 → 3")
+    expect(row.get_by_role("link")).to_have_accessible_name(
+        re.compile(r"Pain 7 before, 3 after Stress 6 before, 2 after$")
+    )
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Home").tap()
     expect(week.locator(".big")).to_have_text("✓ 1 of 1 session")
