@@ -18,7 +18,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
 
-    from pnapp import api, auth, cli, database, errors, i18n, pages, security
+    from pnapp import api, auth, cli, database, errors, i18n, metrics, pages, requestlog, security
     from pnapp import config as settings
     from pnapp.extensions import api as smorest
     from pnapp.extensions import compress, csrf, db, limiter, migrate
@@ -35,6 +35,8 @@ def create_app(config: dict | None = None) -> Flask:
     i18n.init_app(app)
     errors.register(app)
     security.init_app(app)
+    requestlog.init_app(app)
+    metrics.init_app(app)
 
     api.init_app(app)
     pages.init_app(app)

@@ -43,7 +43,8 @@ class SessionInterface(SecureCookieSessionInterface):
     asked for every cached file again when the service worker stored it."""
 
     def save_session(self, app: Flask, session, response: Response) -> None:
-        if request.endpoint != "static":
+        # Nor on what monitors and scrapers ask for.
+        if request.endpoint not in ("static", "metrics.metrics", "health.healthz"):
             super().save_session(app, session, response)
 
 

@@ -11,6 +11,7 @@ from pnapp.measures import MEASURES
 from pnapp.models.accounts import LOCK_AFTER, LOCK_FOR, ROLES, User, locked_error
 from pnapp.models.delivery import MAX_DEVICES, Delivery, PushSubscription
 from pnapp.models.logins import Login
+from pnapp.models.operations import SchedulerRun
 from pnapp.models.sessions import (
     ADJUNCTS,
     AREAS,
@@ -42,6 +43,7 @@ __all__ = [
     "Login",
     "MassageSession",
     "PushSubscription",
+    "SchedulerRun",
     "Therapist",
     "User",
     "UTCDateTime",
