@@ -33,7 +33,8 @@ class JsonFormatter(logging.Formatter):
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            # A request's fields stand on their own; the text line repeats them.
+            "message": "request" if hasattr(record, "request_id") else record.getMessage(),
         }
         line.update({k: getattr(record, k) for k in FIELDS if hasattr(record, k)})
         if record.exc_info:

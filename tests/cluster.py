@@ -236,6 +236,7 @@ class Cluster:
     schedulers: int = 2
     scheduler_interval: int = 2
     namespaces: bool | None = None  # None: when the machine allows it
+    settings: dict[str, str] = field(default_factory=dict)  # documented PNAPP_* values
     web: list[Web] = field(default_factory=list)
     scheduler_processes: list[Process] = field(default_factory=list)
     helpers: list[Process] = field(default_factory=list)
@@ -343,6 +344,7 @@ class Cluster:
             "PNAPP_WORKERS": "2",
             "PNAPP_METRICS_ALLOW": f"{documented['PNAPP_METRICS_ALLOW']},{TEST_NETWORKS}",
             "PNAPP_SCHEDULER_INTERVAL_SECONDS": str(self.scheduler_interval),
+            **self.settings,
         }
         missing = set(values) - set(documented)
         assert not missing, f"deploy/pnapp.env.example lacks {missing}"
@@ -451,7 +453,9 @@ class Cluster:
         return f"https://localhost:{self.port}"
 
     def get(self, path: str, **kwargs) -> requests.Response:
-        return requests.get(f"{self.base}{path}", verify=str(self.cert), timeout=10, **kwargs)
+        with requests.Session() as http:
+            http.trust_env = False  # REQUESTS_CA_BUNDLE in the environment would win
+            return http.get(f"{self.base}{path}", verify=str(self.cert), timeout=10, **kwargs)
 
     # Operating
 
