@@ -46,19 +46,18 @@ JsonFormatter.converter = time.gmtime
 
 
 def init_app(app: Flask) -> None:
-    if not app.testing:
-        _configure_logging(bool(app.config.get("LOG_JSON")))
+    _configure_logging(bool(app.config.get("LOG_JSON")))
     app.before_request(_begin)
     app.after_request(_finish)
 
 
 def _configure_logging(as_json: bool) -> None:
-    """pnapp's loggers write to stderr (gunicorn's and systemd's journal), once per process."""
-    root = logging.getLogger("pnapp")
-    if any(getattr(h, "pnapp", False) for h in root.handlers):
+    """Log lines go to stderr (gunicorn's and systemd's journal), at INFO, when nothing else
+    has set up logging in this process (a test runner, an embedding program, logging.conf)."""
+    root = logging.getLogger()
+    if root.handlers:
         return
     handler = logging.StreamHandler(sys.stderr)
-    handler.pnapp = True
     handler.setFormatter(
         JsonFormatter()
         if as_json
@@ -66,7 +65,6 @@ def _configure_logging(as_json: bool) -> None:
     )
     root.addHandler(handler)
     root.setLevel(logging.INFO)
-    root.propagate = False  # not twice when something configured the root logger too
 
 
 def _begin() -> None:
