@@ -12,6 +12,10 @@ session (cookies, one keep-alive connection) and its own X-Forwarded-For address
 crowd of phones behind the one reverse proxy of the production set-up (the server runs with
 PNAPP_TRUST_PROXY=true): the per-address limit on log-ins stays on and applies per patient.
 
+Writes are sent as the app's offline outbox sends them: a POST or PATCH that gets no answer
+or a 5xx is sent again with the same body (the same client_id), up to WRITE_TRIES times;
+every error a patient saw is still counted, and the retries are shown.
+
 Targets:
   postgresql  gunicorn --workers 4 --threads 4 (the README's production command) on the
               scratch database PNAPP_LOAD_DATABASE_URL
@@ -19,6 +23,14 @@ Targets:
   sqlite      `flask --app pnapp serve` as `make run` starts it (gunicorn 2 workers x 4
               threads; `--no-scheduler` is passed when the command has it), SQLite in a
               temporary instance folder
+
+  --cluster   instead of the targets: deploy/'s production set-up (tests/cluster.py): nginx
+              with TLS in front of one web machine, then of two (network namespaces where
+              this machine allows them, 2 workers x 4 threads each), one scheduler,
+              PostgreSQL at PNAPP_LOAD_DATABASE_URL and Redis at 127.0.0.1:6379; each
+              patient connects from a loopback address of its own (127.77.x.y). Ends with
+              one line per run: req/s, p95, lost and doubled writes, errors seen. With
+              --kill, one of the two machines is killed (SIGKILL) half-way and restarted.
 
 What it prints, per target: requests per second over the measured loop (all four request
 types), p50/p95/p99 latency in milliseconds per request type and over all of them, errors
@@ -39,6 +51,7 @@ PNAPP_LOAD_DATABASE_URL: it creates it when missing, then drops and recreates it
 schema. Only 127.0.0.1 or localhost is accepted.
 
     .venv/bin/python bench/load.py [--users 200] [--seconds 60] [--target postgresql|sqlite|both]
+    .venv/bin/python bench/load.py --cluster [--kill] [--users 200] [--seconds 60]
 """
 
 from __future__ import annotations

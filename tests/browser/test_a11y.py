@@ -241,6 +241,7 @@ NOT_PAGES = {
     "/api/openapi.json",
     "/healthz",
     "/manifest.webmanifest",
+    "/metrics",
     "/static/<path:filename>",
     "/sw.js",
 }
