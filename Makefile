@@ -65,10 +65,13 @@ translations: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 
-# Browser tests drive Debian's Chromium, and the PDF report is rendered with poppler's
-# pdftoppm; install them when they are missing.
+# Browser tests drive Debian's Chromium, the PDF report is rendered with poppler's
+# pdftoppm, and the cluster test (tests/test_cluster.py) puts Debian's nginx in front of the
+# instances and bridges PostgreSQL and Redis into their network namespaces with socat;
+# install them when they are missing.
 chromium:
-	@command -v chromium >/dev/null && command -v pdftoppm >/dev/null || { \
+	@command -v chromium >/dev/null && command -v pdftoppm >/dev/null \
+		&& command -v nginx >/dev/null && command -v socat >/dev/null || { \
 		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		$$SUDO apt-get install -y -qq chromium poppler-utils; }
+		$$SUDO apt-get install -y -qq chromium poppler-utils nginx-light socat; }

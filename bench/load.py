@@ -12,6 +12,10 @@ session (cookies, one keep-alive connection) and its own X-Forwarded-For address
 crowd of phones behind the one reverse proxy of the production set-up (the server runs with
 PNAPP_TRUST_PROXY=true): the per-address limit on log-ins stays on and applies per patient.
 
+Writes are sent as the app's offline outbox sends them: a POST or PATCH that gets no answer
+or a 5xx is sent again with the same body (the same client_id), up to WRITE_TRIES times;
+every error a patient saw is still counted, and the retries are shown.
+
 Targets:
   postgresql  gunicorn --workers 4 --threads 4 (the README's production command) on the
               scratch database PNAPP_LOAD_DATABASE_URL
@@ -19,6 +23,14 @@ Targets:
   sqlite      `flask --app pnapp serve` as `make run` starts it (gunicorn 2 workers x 4
               threads; `--no-scheduler` is passed when the command has it), SQLite in a
               temporary instance folder
+
+  --cluster   instead of the targets: deploy/'s production set-up (tests/cluster.py): nginx
+              with TLS in front of one web machine, then of two (network namespaces where
+              this machine allows them, 2 workers x 4 threads each), one scheduler,
+              PostgreSQL at PNAPP_LOAD_DATABASE_URL and Redis at 127.0.0.1:6379; each
+              patient connects from a loopback address of its own (127.77.x.y). Ends with
+              one line per run: req/s, p95, lost and doubled writes, errors seen. With
+              --kill, one of the two machines is killed (SIGKILL) half-way and restarted.
 
 What it prints, per target: requests per second over the measured loop (all four request
 types), p50/p95/p99 latency in milliseconds per request type and over all of them, errors
@@ -39,6 +51,7 @@ PNAPP_LOAD_DATABASE_URL: it creates it when missing, then drops and recreates it
 schema. Only 127.0.0.1 or localhost is accepted.
 
     .venv/bin/python bench/load.py [--users 200] [--seconds 60] [--target postgresql|sqlite|both]
+    .venv/bin/python bench/load.py --cluster [--kill] [--users 200] [--seconds 60]
 """
 
 from __future__ import annotations
@@ -79,6 +92,7 @@ SETUP_TIMEOUT = 180  # seconds for `flask init` and for registering the patients
 LOGIN_CONCURRENCY = 16  # log-ins at once (each one is an Argon2 verification)
 LOGIN_TIMEOUT = 300  # seconds for all log-ins together
 THINK = (0.2, 1.0)  # seconds between one patient's requests
+WRITE_TRIES = 5  # a write without an answer is sent this many times at most
 
 HOME = "GET /"
 POST = "POST /api/v1/sessions"
@@ -221,6 +235,8 @@ class Stats:
     patched: dict[str, dict] = field(default_factory=dict)  # 200: cid -> after ratings
     unacked_patches: set[str] = field(default_factory=set)  # sent, no 200
     examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    retries: Counter = field(default_factory=Counter)  # writes sent again, same client_id
+    gave_up: Counter = field(default_factory=Counter)  # writes never answered after the tries
     lag: list[float] = field(default_factory=list)  # the client's own event-loop delays
 
 
@@ -228,21 +244,46 @@ TIME_UP = object()  # what step() returns when the measured time is over (nothin
 
 
 class Patient:
-    def __init__(self, number: int, base: str, stats: Stats):
+    """One phone. `source` is the address it connects from (127.x.y.z: through nginx each
+    patient is an address of its own); `tls` a context trusting the cluster's certificate."""
+
+    def __init__(
+        self, number: int, base: str, stats: Stats, *, source: str | None = None, tls=None
+    ):
         self.email = email(number)
         self.stats = stats
         self.token = ""
+        headers = {"X-Forwarded-For": address(number)}
+        if base.startswith("https://"):
+            headers = {"Referer": f"{base}/"}  # what a browser sends; CSRF checks it on https
         self.http = aiohttp.ClientSession(
             base_url=base,
             cookie_jar=aiohttp.CookieJar(unsafe=True),  # unsafe: accept cookies from an IP
-            connector=aiohttp.TCPConnector(limit=1),
+            connector=aiohttp.TCPConnector(
+                limit=1, ssl=tls if tls is not None else True,
+                local_addr=(source, 0) if source else None,
+            ),
             timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT),
-            headers={"X-Forwarded-For": address(number)},
-        )
+            headers=headers,
+        )  # fmt: skip
 
     async def call(self, route: str, method: str, path: str, expected: int, body=None):
         """One request. Returns (True, decoded JSON or None for a page) when the status is
-        the expected one, (False, None) otherwise (counted as an error)."""
+        the expected one, (False, None) otherwise (counted as an error). A write (POST,
+        PATCH) that got no answer or a 5xx is sent again with the same body, as the app's
+        outbox does, a few times with backoff: its client_id makes a repeat harmless, and a
+        POST already stored answers 200 with the stored session."""
+        for attempt in range(WRITE_TRIES if method in ("POST", "PATCH") else 1):
+            if attempt:
+                self.stats.retries[route] += 1
+                await asyncio.sleep(0.25 * 2**attempt)
+            ok, got, retry = await self._once(route, method, path, expected, body, attempt > 0)
+            if not retry:
+                return ok, got
+        self.stats.gave_up[route] += 1
+        return False, None
+
+    async def _once(self, route, method, path, expected, body, again):
         headers = {"X-CSRFToken": self.token} if method != "GET" else None
         self.stats.requests[route] += 1
         start = time.perf_counter()
@@ -256,13 +297,13 @@ class Patient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             self.stats.errors[route][type(exc).__name__] += 1
             self.example(route, f"{type(exc).__name__}: {exc} after {elapsed(start)}")
-            return False, None
-        if status != expected:
+            return False, None, True
+        if status != expected and not (again and method == "POST" and status == 200):
             self.stats.errors[route][status] += 1
             self.example(route, f"{status} {content[:150]!r} after {elapsed(start)}")
-            return False, None
+            return False, None, status >= 500
         self.stats.latencies[route].append(time.perf_counter() - start)
-        return True, (json.loads(content) if is_json else None)
+        return True, (json.loads(content) if is_json else None), False
 
     def example(self, route: str, text: str) -> None:
         if len(self.stats.examples[route]) < 3:
@@ -357,34 +398,50 @@ def session_body() -> dict:
     }
 
 
+async def log_in_all(patients: list[Patient], stats: Stats) -> list[Patient]:
+    """Log everyone in, LOGIN_CONCURRENCY at a time; the patients who made it."""
+    gate = asyncio.Semaphore(LOGIN_CONCURRENCY)
+
+    async def log_in(p: Patient) -> bool:
+        async with gate:
+            return await p.log_in()
+
+    try:
+        logged = await asyncio.wait_for(
+            asyncio.gather(*(log_in(p) for p in patients)), LOGIN_TIMEOUT
+        )
+    except TimeoutError:
+        stats.errors[LOGIN]["log-in phase timed out"] += 1
+        return []
+    return [p for p, ok in zip(patients, logged, strict=True) if ok]
+
+
+async def run_loop(ready: list[Patient], seconds: float, stats: Stats, during=None) -> float:
+    """Every patient loops for `seconds` into `stats`, while `during()` (a coroutine: a
+    kill, a restart) runs beside them; returns the seconds measured."""
+    for p in ready:
+        p.stats = stats
+    start = time.monotonic()
+    end = start + seconds
+    extra = [during()] if during is not None else []
+    try:
+        await asyncio.wait_for(
+            asyncio.gather(watch_lag(stats, end), *(p.loop(end) for p in ready), *extra),
+            seconds + WRITE_TRIES * REQUEST_TIMEOUT + 2 * THINK[1] + 60,
+        )
+    except TimeoutError:
+        stats.errors["all"]["loop overran its time limit"] += 1
+    return time.monotonic() - start
+
+
 async def crowd(base: str, users: int, seconds: float, stats: Stats) -> tuple[float, int]:
     """Log everyone in, then run the loop; returns (measured seconds, patients logged in)."""
     patients = [Patient(n, base, stats) for n in range(users)]
     try:
-        gate = asyncio.Semaphore(LOGIN_CONCURRENCY)
-
-        async def log_in(p: Patient) -> bool:
-            async with gate:
-                return await p.log_in()
-
-        try:
-            logged = await asyncio.wait_for(
-                asyncio.gather(*(log_in(p) for p in patients)), LOGIN_TIMEOUT
-            )
-        except TimeoutError:
-            stats.errors[LOGIN]["log-in phase timed out"] += 1
+        ready = await log_in_all(patients, stats)
+        if not ready:
             return 0.0, 0
-        ready = [p for p, ok in zip(patients, logged, strict=True) if ok]
-        start = time.monotonic()
-        end = start + seconds
-        try:
-            await asyncio.wait_for(
-                asyncio.gather(watch_lag(stats, end), *(p.loop(end) for p in ready)),
-                seconds + REQUEST_TIMEOUT + 2 * THINK[1] + 10,
-            )
-        except TimeoutError:
-            stats.errors["all"]["loop overran its time limit"] += 1
-        return time.monotonic() - start, len(ready)
+        return await run_loop(ready, seconds, stats), len(ready)
     finally:
         await asyncio.gather(*(p.close() for p in patients), return_exceptions=True)
 
@@ -392,7 +449,7 @@ async def crowd(base: str, users: int, seconds: float, stats: Stats) -> tuple[fl
 # Checking the writes
 
 
-def stored_sessions(target: str, instance: Path) -> dict[str, list[tuple]]:
+def stored_sessions(target: str, instance: Path, url: str = PG_URL) -> dict[str, list[tuple]]:
     query = (
         "SELECT s.client_id, u.email, s.started_at, s.before_pain, s.before_stress, "
         "s.before_numbness, s.after_pain, s.after_stress, s.after_numbness "
@@ -407,7 +464,7 @@ def stored_sessions(target: str, instance: Path) -> dict[str, list[tuple]]:
     else:
         import psycopg
 
-        with psycopg.connect(PG_URL) as conn:
+        with psycopg.connect(url) as conn:
             rows = conn.execute(query).fetchall()
     out: dict[str, list[tuple]] = defaultdict(list)
     for cid, who, started, *values in rows:
@@ -421,7 +478,7 @@ def as_utc(value) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-def check_writes(stats: Stats, stored: dict[str, list[tuple]]) -> tuple[bool, list[str]]:
+def check_writes(stats: Stats, stored: dict[str, list[tuple]]) -> tuple[bool, list[str], dict]:
     lost = doubled = wrong = 0
     examples: list[str] = []
     for cid, (who, body) in stats.posted.items():
@@ -459,7 +516,7 @@ def check_writes(stats: Stats, stored: dict[str, list[tuple]]) -> tuple[bool, li
         f"of {len(stats.unacked_posts)})",
         *(f"  {line}" for line in examples[:10]),
     ]
-    return ok, lines
+    return ok, lines, {"lost": lost, "doubled": doubled, "wrong": wrong, "strays": len(strays)}
 
 
 # Output
@@ -512,6 +569,9 @@ def report(title: str, stats: Stats, seconds: float) -> int:
         errs = sum(stats.errors[route].values())
         errors += errs
         row(f"{route} (log-in phase)", stats.requests[route], errs, stats.latencies[route], None)
+    if stats.retries or stats.gave_up:
+        print(f"  writes sent again (same client_id): {dict(stats.retries)}; "
+              f"never answered after {WRITE_TRIES} tries: {dict(stats.gave_up)}")  # fmt: skip
     for route, counts in stats.errors.items():
         if counts:
             print(f"  errors, {route}: {dict(counts)}")
@@ -548,7 +608,7 @@ def run_target(target: str, users: int, seconds: float) -> bool:
             f"{measured:.1f} s measured (asked {seconds:g} s), think {THINK[0]}-{THINK[1]} s"
         )
         errors = report(title, stats, measured)
-        ok, lines = check_writes(stats, stored_sessions(target, workdir / "instance"))
+        ok, lines, _ = check_writes(stats, stored_sessions(target, workdir / "instance"))
         for line in lines:
             print(f"  write check: {line}" if line is lines[0] else line)
         if errors or not ok:
@@ -558,11 +618,98 @@ def run_target(target: str, users: int, seconds: float) -> bool:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def run_cluster(machines: int, users: int, seconds: float, kill: bool) -> tuple[bool, str]:
+    """The deploy/ set-up (tests/cluster.py): nginx with TLS in front of `machines` web
+    instances (each in a network namespace of its own where allowed, 2 workers x 4 threads),
+    one scheduler, PostgreSQL and Redis. Each patient connects from an address of its own
+    (127.77.x.y), so nginx's X-Forwarded-For tells them apart. With `kill`, the last
+    instance is killed (SIGKILL) half-way and started again 3 s later."""
+    import ssl
+
+    sys.path.insert(0, str(ROOT))
+    from tests.cluster import Cluster, ensure_nginx
+
+    ensure_nginx()
+    reset_postgres(PG_URL)
+    workdir = Path(tempfile.mkdtemp(prefix="pnapp-load-cluster-"))
+    prefix = f"pnapp-load-{uuid.uuid4().hex}"
+    cluster = Cluster(workdir, PG_URL, prefix, instances=machines, schedulers=1)
+    try:
+        cluster.start()
+        register_patients(cluster.env, users)
+        tls = ssl.create_default_context(cafile=str(cluster.cert))
+        stats = Stats()
+        where = "namespaces" if cluster.namespaces else "loopback ports"
+        described = (
+            f"{machines} machine{'s' * (machines > 1)} behind nginx ({where}), "
+            f"2 workers x 4 threads each{', one killed half-way' if kill else ''}"
+        )
+        print(f"[cluster] {described}; {users} patients", file=sys.stderr)
+
+        async def during():
+            if kill:
+                victim = cluster.web[-1]
+                await asyncio.sleep(seconds / 2)
+                await asyncio.to_thread(victim.process.kill)
+                await asyncio.sleep(3)
+                await asyncio.to_thread(cluster.restart, victim)
+
+        async def go():
+            patients = [
+                Patient(n, cluster.base, stats, source=source_address(n), tls=tls)
+                for n in range(users)
+            ]
+            try:
+                ready = await log_in_all(patients, stats)
+                return await run_loop(ready, seconds, stats, during), len(ready)
+            finally:
+                await asyncio.gather(*(p.close() for p in patients), return_exceptions=True)
+
+        measured, ready = asyncio.run(go())
+        title = f"cluster: {described}; {users} patients ({ready} logged in), {measured:.1f} s"
+        errors = report(title, stats, measured)
+        ok, lines, counts = check_writes(stats, stored_sessions("postgresql", workdir, PG_URL))
+        for line in lines:
+            print(f"  write check: {line}" if line is lines[0] else line)
+        every = [x for r in LOOP for x in stats.latencies[r]]
+        total = sum(stats.requests[r] for r in LOOP)
+        summary = (
+            f"{machines} machine{'s' * (machines > 1)}: {total / measured:.1f} req/s, "
+            f"p95 {percentile(every, 95):.0f} ms, lost {counts['lost']}, doubled "
+            f"{counts['doubled']}, errors seen {errors}, writes sent again "
+            f"{sum(stats.retries.values())}"
+        )
+        if not ok:
+            print(cluster.logs())
+        return ok and ready == users and (kill or not errors), summary
+    finally:
+        cluster.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+        import redis
+
+        store = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        for key in store.scan_iter(f"{prefix}*"):
+            store.delete(key)
+
+
+def source_address(number: int) -> str:
+    """The address a patient connects from, on the loopback network."""
+    return f"127.77.{number // 250 % 256}.{number % 250 + 1}"
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200, help="simulated patients")
     parser.add_argument("--seconds", type=float, default=60, help="measured loop time")
     parser.add_argument("--target", choices=("postgresql", "sqlite", "both"), default="both")
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="instead: deploy/'s nginx and web instances, one machine and then two",
+    )
+    parser.add_argument(
+        "--kill", action="store_true", help="with --cluster: SIGKILL one of two instances half-way"
+    )
     args = parser.parse_args()
     if not 1 <= args.users <= 5000 or not 0 < args.seconds <= 3600:
         parser.error("--users must be 1-5000 and --seconds 0-3600")
@@ -572,6 +719,13 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     args = parse_args()
     sys.stdout.reconfigure(line_buffering=True)
+    if args.cluster:
+        check_local(PG_URL)
+        results = [run_cluster(n, args.users, args.seconds, args.kill and n > 1) for n in (1, 2)]
+        print("\nOne machine versus two (the same crowd, through nginx):")
+        for _, summary in results:
+            print(f"  {summary}")
+        return 0 if all(ok for ok, _ in results) else 1
     targets = ["postgresql", "sqlite"] if args.target == "both" else [args.target]
     if "postgresql" in targets:
         check_local(PG_URL)

@@ -18,7 +18,19 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(ROOT / "static"),
     )
 
-    from pnapp import api, auth, cli, database, errors, i18n, pages, reminders, security
+    from pnapp import (
+        api,
+        auth,
+        cli,
+        database,
+        errors,
+        i18n,
+        metrics,
+        pages,
+        reminders,
+        requestlog,
+        security,
+    )
     from pnapp import config as settings
     from pnapp.extensions import api as smorest
     from pnapp.extensions import compress, csrf, db, limiter, migrate
@@ -36,6 +48,8 @@ def create_app(config: dict | None = None) -> Flask:
     errors.register(app)
     security.init_app(app)
     reminders.init_app(app)
+    requestlog.init_app(app)
+    metrics.init_app(app)
 
     api.init_app(app)
     pages.init_app(app)

@@ -66,6 +66,15 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     # Set PNAPP_TRUST_PROXY=true behind exactly one reverse proxy (X-Forwarded-*).
     TRUST_PROXY = False
+    # Addresses and networks that may read /metrics and /healthz?deep=1, comma-separated
+    # ("127.0.0.1,10.0.0.0/8"); empty: nobody (404).
+    METRICS_ALLOW = ""
+    # /healthz?deep=1 answers 503 when no scheduler pass has succeeded for this long, or
+    # when a due reminder has waited longer than the lag limit.
+    HEALTH_SCHEDULER_LATE_SECONDS = 300
+    HEALTH_LAG_SECONDS = 900
+    # One JSON object per log line instead of plain text.
+    LOG_JSON = False
 
 
 def database_url(instance_path: str) -> str:

@@ -12,20 +12,38 @@ import logging
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from pnapp.models import Login
-from pnapp.reminders import send_due_reminders
+from pnapp.extensions import db
+from pnapp.models import Login, SchedulerRun
+from pnapp.models.operations import process_name
+from pnapp.reminders import Report, send_due_reminders
 from pnapp.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
+# This process, for the row that records its passes (/healthz?deep=1 and /metrics read it).
+STARTED = utcnow()
+
 
 def run_once(app: Flask) -> None:
+    """One pass, recorded (success or failure) in scheduler_runs."""
     with app.app_context():
         now = utcnow()
-        report = send_due_reminders(now)
-        if report.planned or report.sent or report.retried or report.failed:
-            log.info("reminders: %s", report)
-        Login.forget_idle(now)
+        try:
+            report = send_due_reminders(now)
+            if report.planned or report.sent or report.retried or report.failed:
+                log.info("reminders: %s", report)
+            Login.forget_idle(now)
+        except Exception as err:
+            db.session.rollback()
+            SchedulerRun.record(process_name(), STARTED, now, utcnow(), error=err)
+            raise
+        SchedulerRun.record(process_name(), STARTED, now, utcnow(), answers(report))
+
+
+def answers(report: Report) -> dict[str, dict[str, int]]:
+    """The channels' answers by channel and result. Every message in report.outcomes went
+    out through the push channel, the only one the delivery loop sends through so far."""
+    return {"push": dict(report.outcomes)} if report.outcomes else {}
 
 
 def run_forever(app: Flask) -> None:

@@ -35,8 +35,9 @@ HEADERS = {
 }
 
 
-# Endpoints whose answers are the same whoever asks: no session cookie is written on them.
-COOKIELESS = ("static", "calendar.feed")
+# Endpoints whose answers are the same whoever asks (and what monitors and scrapers ask for):
+# no session cookie is written on them.
+COOKIELESS = ("static", "calendar.feed", "metrics.metrics", "health.healthz")
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -239,6 +239,8 @@ ROUTES = {
     ("/login", "POST"): ("/login", {"email": "someone@example.com", "password": "x"}, PUBLIC),
     ("/logout", "POST"): ("/logout", {}, PUBLIC),
     ("/manifest.webmanifest", "GET"): ("/manifest.webmanifest", None, PUBLIC),
+    # Operators' addresses only (PNAPP_METRICS_ALLOW, empty here): nobody else, logged in or not.
+    ("/metrics", "GET"): ("/metrics", None, dict.fromkeys(CALLERS, 404)),
     ("/offline", "GET"): ("/offline", None, PUBLIC),
     ("/progress", "GET"): ("/progress", None, PATIENT_PAGE),
     ("/pgic", "POST"): ("/pgic", {"value": "3"}, PATIENT_PAGE),

@@ -11,6 +11,7 @@ from pnapp.measures import MEASURES
 from pnapp.models.accounts import LOCK_AFTER, LOCK_FOR, REPORT, ROLES, User, locked_error
 from pnapp.models.delivery import MAX_DEVICES, Delivery, PushSubscription
 from pnapp.models.logins import Login
+from pnapp.models.operations import SchedulerRun
 from pnapp.models.pgic import PGIC_VALUES, PgicAnswer
 from pnapp.models.sessions import (
     ADJUNCTS,
@@ -46,6 +47,7 @@ __all__ = [
     "MassageSession",
     "PgicAnswer",
     "PushSubscription",
+    "SchedulerRun",
     "Therapist",
     "User",
     "UTCDateTime",

@@ -255,6 +255,7 @@ NOT_PAGES = {
     "/calendar/<token>.ics",
     "/healthz",
     "/manifest.webmanifest",
+    "/metrics",
     "/settings/calendar.ics",
     "/static/<path:filename>",
     "/sw.js",
