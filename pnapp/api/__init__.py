@@ -134,12 +134,13 @@ def init_app(app: Flask) -> None:
             raise ApiError(400, N_("Send JSON with Content-Type: application/json."))
 
 
-def limited(limit: str, description: str = "Too many attempts; see Retry-After"):
-    """A per-address rate limit (counted in Redis when configured, so it holds across
-    workers and machines), documented as the view's 429 by AccessErrors."""
+def limited(limit, description: str = "Too many attempts; see Retry-After"):
+    """A rate limit (counted in Redis when configured, so it holds across workers and
+    machines), documented as the view's 429 by AccessErrors. `limit` is a limit string
+    for the caller's address, or a decorator of extensions.py that limits otherwise."""
 
     def decorator(view):
-        wrapper = limiter.limit(limit)(view)
+        wrapper = (limit if callable(limit) else limiter.limit(limit))(view)
         wrapper.too_many = description
         return wrapper
 

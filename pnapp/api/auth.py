@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
-from pnapp.api import ERROR, requires, resource
+from pnapp.api import ERROR, limited, requires, resource
 from pnapp.auth import (
     BAD_LOGIN,
     change_own_password,
@@ -17,7 +17,7 @@ from pnapp.auth import (
     start_session,
 )
 from pnapp.errors import ApiError
-from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, limiter, resend_limit, reset_limits
+from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, resend_limit, reset_limits
 from pnapp.models import Login, User, recovery
 from pnapp.schemas import (
     CsrfSchema,
@@ -38,11 +38,10 @@ bp = resource("auth", "Accounts")
 
 
 @bp.post("/auth/register")
-@limiter.limit(REGISTER_LIMIT)
+@limited(REGISTER_LIMIT)
 @bp.arguments(RegisterSchema)
 @bp.response(201, UserEnvelope)
 @bp.alt_response(409, schema=ERROR, description="E-mail taken")
-@bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
 def register(data):
     """Create an account and log in; a link to confirm the address is mailed."""
     user = User.register(data, verify=True)
@@ -67,11 +66,10 @@ def verify_email(data):
 
 
 @bp.post("/auth/verify-email/resend")
-@resend_limit
+@limited(resend_limit, "Too many; see Retry-After")
 @requires()
 @bp.response(202)
 @bp.alt_response(409, schema=ERROR, description="Already confirmed")
-@bp.alt_response(429, schema=ERROR, description="Too many; see Retry-After")
 def resend_verification():
     """Mail a new link to confirm the address."""
     recovery.ask_to_verify(current_user)
@@ -79,10 +77,9 @@ def resend_verification():
 
 
 @bp.post("/auth/password-reset")
-@reset_limits
+@limited(reset_limits, "Too many; see Retry-After")
 @bp.arguments(PasswordResetSchema)
 @bp.response(202)
-@bp.alt_response(429, schema=ERROR, description="Too many; see Retry-After")
 def password_reset(data):
     """Mail a one-time link to set a new password, valid 1 hour. The answer is the same
     whether or not an account uses the address."""
@@ -90,11 +87,10 @@ def password_reset(data):
 
 
 @bp.post("/auth/password-reset/confirm")
-@limiter.limit(LOGIN_LIMIT)
+@limited(LOGIN_LIMIT)
 @bp.arguments(PasswordResetConfirmSchema)
 @bp.response(200, UserEnvelope)
 @link_answers
-@bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
 def password_reset_confirm(data):
     """Set a new password with the mailed token; every other login ends, and this request
     is logged in."""
@@ -104,11 +100,10 @@ def password_reset_confirm(data):
 
 
 @bp.post("/auth/login")
-@limiter.limit(LOGIN_LIMIT)
+@limited(LOGIN_LIMIT, "Too many attempts or wrong passwords")
 @bp.arguments(LoginSchema)
 @bp.response(200, UserEnvelope)
 @bp.alt_response(401, schema=ERROR, description="Unknown e-mail or wrong password")
-@bp.alt_response(429, schema=ERROR, description="Too many attempts or wrong passwords")
 def login(data):
     """Log in. Call GET /auth/csrf afterwards: the session, and so the token, is new."""
     user = User.authenticate(data["email"], data["password"])
@@ -158,11 +153,10 @@ def end_login(login_id: int):
 
 @bp.post("/auth/password")
 @requires()
-@limiter.limit(LOGIN_LIMIT)
+@limited(LOGIN_LIMIT)
 @bp.arguments(PasswordChangeSchema)
 @bp.response(204)
 @bp.alt_response(403, schema=ERROR, description="Wrong current password")
-@bp.alt_response(429, schema=ERROR, description="Too many attempts; see Retry-After")
 def change_password(data):
     """Change the password. Every other login ends; this one stays."""
     change_own_password(data["current_password"], data["new_password"])
