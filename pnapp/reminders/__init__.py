@@ -1,8 +1,8 @@
 """send_due_reminders(now): the whole reminder job, called by the scheduler, the CLI and the
 tests alike.
 
-Exactly once is the database's job (PLATFORM.md): a Delivery row per (person, kind, period)
-with a unique constraint is written before anything is sent (planning.py), and each pass
+Exactly once is the database's job (PLATFORM.md): a Delivery row per (person, kind, period,
+channel) with a unique constraint is written before anything is sent (planning.py), and each pass
 claims the rows it sends with a conditional UPDATE (FOR UPDATE SKIP LOCKED on PostgreSQL),
 so several scheduler processes, retries and restarts never send a reminder twice on their
 own (delivery.py). A process killed between claiming and recording leaves its rows in
