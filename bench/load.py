@@ -243,6 +243,16 @@ class Stats:
 TIME_UP = object()  # what step() returns when the measured time is over (nothing sent)
 
 
+@dataclass
+class Deadline:
+    """When the patients stop; run_loop moves it while a restart is still going on."""
+
+    at: float
+
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
+
+
 class Patient:
     """One phone. `source` is the address it connects from (127.x.y.z: through nginx each
     patient is an address of its own); `tls` a context trusting the cluster's certificate."""
@@ -323,15 +333,15 @@ class Patient:
             self.token = got["csrf_token"]
         return ok
 
-    async def step(self, end: float, route: str, method: str, path: str, expected: int, body=None):
+    async def step(self, end: Deadline, route, method: str, path: str, expected: int, body=None):
         """One request, then a think; TIME_UP (and nothing sent) once `end` has passed."""
-        if time.monotonic() >= end:
+        if end.passed():
             return TIME_UP
         result = await self.call(route, method, path, expected, body)
         await asyncio.sleep(random.uniform(*THINK))
         return result
 
-    async def loop(self, end: float) -> None:
+    async def loop(self, end: Deadline) -> None:
         """Home, record, add the after ratings, look at progress; until `end`. An error
         does not stop the patient (a person would try again), it only skips the PATCH of a
         session that was not acknowledged."""
@@ -371,10 +381,10 @@ def elapsed(start: float) -> str:
     return f"{(time.perf_counter() - start) * 1000:.0f} ms"
 
 
-async def watch_lag(stats: Stats, end: float) -> None:
+async def watch_lag(stats: Stats, end: Deadline) -> None:
     """How late the client's event loop wakes up: when the machine is short of CPU, the
     client's own delays end up in the latencies too."""
-    while time.monotonic() < end:
+    while not end.passed():
         start = time.perf_counter()
         await asyncio.sleep(0.1)
         stats.lag.append(time.perf_counter() - start - 0.1)
@@ -417,17 +427,25 @@ async def log_in_all(patients: list[Patient], stats: Stats) -> list[Patient]:
 
 
 async def run_loop(ready: list[Patient], seconds: float, stats: Stats, during=None) -> float:
-    """Every patient loops for `seconds` into `stats`, while `during()` (a coroutine: a
-    kill, a restart) runs beside them; returns the seconds measured."""
+    """Every patient loops into `stats` for `seconds`, or, when `during()` is given (a
+    coroutine: a kill, a restart), until it has finished and a little longer if that is
+    later, so all of it happens under load; returns the seconds the patients ran."""
     for p in ready:
         p.stats = stats
     start = time.monotonic()
-    end = start + seconds
-    extra = [during()] if during is not None else []
+    end = Deadline(float("inf") if during is not None else start + seconds)
+
+    async def beside():
+        try:
+            await during()
+        finally:
+            end.at = max(start + seconds, time.monotonic() + 2 * THINK[1])
+
+    extra = [beside()] if during is not None else []
     try:
         await asyncio.wait_for(
             asyncio.gather(watch_lag(stats, end), *(p.loop(end) for p in ready), *extra),
-            seconds + WRITE_TRIES * REQUEST_TIMEOUT + 2 * THINK[1] + 60,
+            seconds + WRITE_TRIES * REQUEST_TIMEOUT + 2 * THINK[1] + 300,
         )
     except TimeoutError:
         stats.errors["all"]["loop overran its time limit"] += 1
