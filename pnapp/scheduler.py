@@ -35,7 +35,11 @@ def run_once(app: Flask) -> None:
             Login.forget_idle(now)
         except Exception as err:
             db.session.rollback()
-            SchedulerRun.record(process_name(), STARTED, now, utcnow(), error=err)
+            try:
+                SchedulerRun.record(process_name(), STARTED, now, utcnow(), error=err)
+            except Exception:  # the database itself may be what failed
+                db.session.rollback()
+                log.exception("the failed pass could not be recorded")
             raise
         SchedulerRun.record(process_name(), STARTED, now, utcnow(), answers(report))
 

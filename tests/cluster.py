@@ -505,7 +505,8 @@ class Cluster:
         for helper in self.helpers:
             helper.stop(timeout=5)
         self._remove_namespaces()
-        shutil.rmtree(self.sockets, ignore_errors=True)
+        if getattr(self, "sockets", None):
+            shutil.rmtree(self.sockets, ignore_errors=True)
 
     def _remove_namespaces(self) -> None:
         for name in self.netns_made:
