@@ -364,7 +364,7 @@ def run_app(app) -> Run:
         seconds = time.perf_counter() - started
         db.session.remove()
     return Run(
-        messages=sum(report.outcomes.values()),
+        messages=sum(sum(answers.values()) for answers in report.outcomes.values()),
         seconds=seconds,
         ok=report.sent,
         detail={

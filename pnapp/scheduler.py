@@ -45,9 +45,8 @@ def run_once(app: Flask) -> None:
 
 
 def answers(report: Report) -> dict[str, dict[str, int]]:
-    """The channels' answers by channel and result. Every message in report.outcomes went
-    out through the push channel, the only one the delivery loop sends through so far."""
-    return {"push": dict(report.outcomes)} if report.outcomes else {}
+    """The channels' answers by channel and result, as the pass counted them."""
+    return {channel: dict(results) for channel, results in report.outcomes.items() if results}
 
 
 def run_forever(app: Flask) -> None:

@@ -205,6 +205,16 @@ def test_two_passes_add_up_their_answers(app, push_service):
         assert SchedulerRun.totals() == ({"ok": 2, "error": 0}, {("push", "sent"): 2})
 
 
+def test_mail_answers_are_counted_under_their_own_channel(app, mailbox):
+    add_due_patients(app, None, 2, utcnow() - timedelta(minutes=1), email_verified=True)
+    scheduler.run_once(app)
+    assert len(mailbox.messages) == 2
+    with app.app_context():
+        run = db.session.get(SchedulerRun, process_name())
+        assert run.answers == {"email": {"sent": 2}}
+        assert SchedulerRun.totals()[1] == {("email", "sent"): 2}
+
+
 # The request log
 
 

@@ -59,7 +59,8 @@ class Report:
     failed: int = 0
     gone: int = 0
     subscriptions_removed: int = 0
-    outcomes: dict = field(default_factory=lambda: defaultdict(int))
+    # Each channel's answers by result: {"email": {"sent": 3, "retry": 1}, ...}
+    outcomes: dict = field(default_factory=lambda: defaultdict(lambda: defaultdict(int)))
 
 
 def send_due_reminders(now: datetime) -> Report:

@@ -138,7 +138,7 @@ def _record(now: datetime, results: list[tuple[Job, Attempt]], report: Report) -
     sent_subs, gone_subs, failing_subs, bounced = [], [], [], []
     for job, outcome in results:
         by_delivery[job.delivery_id].append((job, outcome))
-        report.outcomes[outcome.result] += 1
+        report.outcomes[job.channel][outcome.result] += 1
         if job.channel == "email":
             if outcome.result == "gone":  # a permanent refusal of the address itself
                 bounced.append(job.user_id)
