@@ -304,6 +304,9 @@ def test_the_first_address_is_made_even_when_another_request_writes_meanwhile(ap
     as_alice = Api(app.test_client()).login(alice.email)
     with app.app_context():
         engine = db.engine
+        # An account from before calendars: its address is made on first use.
+        db.session.execute(update(User).where(User.id == alice.id).values(calendar_token=None))
+        db.session.commit()
 
     wrote = []
 
@@ -329,3 +332,10 @@ def test_the_everything_export_leaves_out_the_calendar_address(as_alice):
     assert export.status_code == 200
     assert token not in export.get_data(as_text=True)
     assert "calendar_token" not in export.get_json()["user"]
+
+
+def test_a_new_patient_has_a_calendar_address_from_sign_up(app, alice, bob):
+    """Settings shows the address: it is made with the account, so a GET never writes."""
+    with app.app_context():
+        assert db.session.get(User, alice.id).calendar_token
+        assert db.session.get(User, bob.id).calendar_token is None  # caregivers have none

@@ -43,6 +43,8 @@ def unsubscribe_path(mail) -> str:
 
 
 def run(app, now: datetime):
+    # Mail already sent in the background lands first, as it would long before `now`.
+    wait_idle(app)
     with app.app_context():
         return send_due_reminders(now)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -136,6 +137,9 @@ class User(UserMixin, db.Model):
             role=data["role"],
             timezone=data.get("timezone") or "UTC",
             language=data.get("language"),
+            # The calendar address is made with the account, so that Settings, which shows
+            # it, never has to write on a GET (calendar.feed_token makes one for older rows).
+            calendar_token=secrets.token_urlsafe(32) if data["role"] == "patient" else None,
         )
         user.set_password(data["password"])
         db.session.add(user)
