@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import os
 import random
@@ -223,6 +224,14 @@ def tail(log: Path, lines: int = 60) -> str:
 # The crowd
 
 
+def stale_connection(exc: BaseException) -> bool:
+    """A write on a kept-alive connection the other end had just closed (a restart or a
+    reload): EPIPE, a reset, or closed before any answer. It never reached a server."""
+    return isinstance(exc, aiohttp.ServerDisconnectedError) or (
+        isinstance(exc, OSError) and exc.errno in (errno.EPIPE, errno.ECONNRESET)
+    )
+
+
 @dataclass
 class Stats:
     """Everything the patients saw (one event loop: no locks needed)."""
@@ -237,6 +246,9 @@ class Stats:
     examples: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     retries: Counter = field(default_factory=Counter)  # writes sent again, same client_id
     gave_up: Counter = field(default_factory=Counter)  # writes never answered after the tries
+    # Requests written on a kept-alive connection just closed, sent again on a new one at
+    # once (as browsers do): they never reached a server.
+    resent_stale: Counter = field(default_factory=Counter)
     lag: list[float] = field(default_factory=list)  # the client's own event-loop delays
 
 
@@ -298,12 +310,16 @@ class Patient:
         self.stats.requests[route] += 1
         start = time.perf_counter()
         try:
-            async with self.http.request(
-                method, path, json=body, headers=headers, allow_redirects=False
-            ) as response:
-                content = await response.read()
-                status = response.status
-                is_json = response.content_type == "application/json"
+            try:
+                content, status, is_json = await self._exchange(method, path, body, headers)
+            except (aiohttp.ClientError, OSError) as exc:
+                if not stale_connection(exc):
+                    raise
+                # The kept-alive connection was closed as this request was written (a
+                # restart or reload): it never reached a server, and browsers send it
+                # again on a new connection at once, as this does.
+                self.stats.resent_stale[route] += 1
+                content, status, is_json = await self._exchange(method, path, body, headers)
         except (aiohttp.ClientError, TimeoutError) as exc:
             self.stats.errors[route][type(exc).__name__] += 1
             self.example(route, f"{type(exc).__name__}: {exc} after {elapsed(start)}")
@@ -314,6 +330,14 @@ class Patient:
             return False, None, status >= 500
         self.stats.latencies[route].append(time.perf_counter() - start)
         return True, (json.loads(content) if is_json else None), False
+
+    async def _exchange(self, method, path, body, headers):
+        """One request and its whole answer: (content, status, is JSON)."""
+        async with self.http.request(
+            method, path, json=body, headers=headers, allow_redirects=False
+        ) as response:
+            content = await response.read()
+            return content, response.status, response.content_type == "application/json"
 
     def example(self, route: str, text: str) -> None:
         if len(self.stats.examples[route]) < 3:
@@ -590,6 +614,9 @@ def report(title: str, stats: Stats, seconds: float) -> int:
     if stats.retries or stats.gave_up:
         print(f"  writes sent again (same client_id): {dict(stats.retries)}; "
               f"never answered after {WRITE_TRIES} tries: {dict(stats.gave_up)}")  # fmt: skip
+    if stats.resent_stale:
+        print(f"  sent again on a new connection (the kept-alive one had just closed): "
+              f"{dict(stats.resent_stale)}")  # fmt: skip
     for route, counts in stats.errors.items():
         if counts:
             print(f"  errors, {route}: {dict(counts)}")
