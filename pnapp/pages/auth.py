@@ -12,7 +12,7 @@ from pnapp.errors import Conflict, Gone, NotFound, TooMany, http_status
 from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, limiter, resend_limit, reset_limits
 from pnapp.forms import load, to_json_shape
 from pnapp.models import User, recovery
-from pnapp.pages import form_page
+from pnapp.pages import form_page, submit
 from pnapp.schemas import (
     LoginSchema,
     PasswordResetConfirmSchema,
@@ -105,11 +105,15 @@ def reset_password(token: str):
     errors = {}
     if request.method == "POST":
         form = {"token": token, "new_password": request.form.get("new_password", "")}
-        data, errors = load(PasswordResetConfirmSchema(), form)
-        if data:
-            start_session(recovery.reset_password(token, data["new_password"]))
-            flash(gettext("Your new password is set. Other devices were logged out."))
-            return redirect(url_for("home.home"))
+        done, errors = submit(
+            PasswordResetConfirmSchema(),
+            form,
+            lambda data: start_session(recovery.reset_password(token, data["new_password"])),
+            gettext("Your new password is set. Other devices were logged out."),
+            url_for("home.home"),
+        )
+        if done:
+            return done
     return form_page("auth/password_reset_confirm.html", errors)
 
 

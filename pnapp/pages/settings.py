@@ -14,7 +14,7 @@ from pnapp.errors import Forbidden, TooMany, http_status
 from pnapp.extensions import csrf, db
 from pnapp.forms import load, to_json_shape
 from pnapp.models import REPORT, Login, recovery
-from pnapp.pages import form_page
+from pnapp.pages import form_page, submit
 from pnapp.schemas import MePatchSchema, PasswordChangeSchema
 from pnapp.timeutil import COMMON_ZONES
 
@@ -48,11 +48,15 @@ def settings():
         for key in REPORT:  # emptied: not printed on the report (paper: the zone's usual one)
             if key in request.form and not request.form[key].strip():
                 form[key] = None
-        data, errors = load(MePatchSchema(), form)
-        if data:
-            current_user.update(data)
-            flash(gettext("Settings saved."))
-            return redirect(url_for("settings.settings"))
+        done, errors = submit(
+            MePatchSchema(),
+            form,
+            current_user.update,
+            gettext("Settings saved."),
+            url_for("settings.settings"),
+        )
+        if done:
+            return done
     return form_page(
         "settings.html",
         errors,
