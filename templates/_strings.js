@@ -13,7 +13,8 @@
 {%- set test_failed = _("The test reminder could not be sent: %(message)s", message="{message}") -%}
 {%- set reminders_off = _("Reminders are off for this phone.") -%}
 {%- set address_copied = _("The address is copied. Paste it into your calendar.") -%}
-{%- set copy_by_hand = _("Copying did not work here. The address is selected: copy it with your device's Copy command.") -%}
+{%- set link_copied = _("The link is copied. Paste it into a message.") -%}
+{%- set copy_by_hand = _("Copying did not work here. The link is selected: copy it with your device's Copy command.") -%}
 {#- Translators: shown after "Reminders could not be turned on:" when the server gave no reason. -#}
 {%- set failed = _("Failed") -%}
 {%- set tap_a_number = _("Please tap a number for this question.") -%}
@@ -54,6 +55,7 @@
   "test_failed": test_failed,
   "reminders_off": reminders_off,
   "address_copied": address_copied,
+  "link_copied": link_copied,
   "copy_by_hand": copy_by_hand,
   "failed": failed,
   "tap_a_number": tap_a_number,

@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
-import segno
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from markupsafe import Markup
 
 from pnapp.assets import public_url
 from pnapp.errors import DomainError, http_status
@@ -17,6 +15,7 @@ from pnapp.insights import progress_page
 from pnapp.models import DEFAULT_SCOPES, SCOPES, CareShare, Invite
 from pnapp.pages import WEEK_CHOICES
 from pnapp.pagination import session_page
+from pnapp.qr import qr_svg
 from pnapp.timeutil import utcnow
 
 bp = Blueprint("care", __name__)
@@ -46,11 +45,7 @@ def share():
             current_user, chosen_scopes(), int(days) if days in ("1", "7", "30") else 7
         )
         invite_url = public_url("care.invite", token=token)
-        qr = Markup(
-            segno.make(invite_url, error="m").svg_inline(
-                scale=5, title=gettext("QR code of the invitation link")
-            )
-        )
+        qr = qr_svg(invite_url, gettext("QR code of the invitation link"))
     return render_template(
         "care/share.html",
         shares=CareShare.visible_to(current_user),

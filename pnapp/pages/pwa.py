@@ -22,7 +22,9 @@ PAGE_SCRIPTS = {
     "base": ("outbox", "core", "install", "outbox-view"),
     # The session pages, and the offline session shell that extends the new-session page.
     "session": ("heat", "rating-form", "recording"),
-    "settings": ("push", "calendar"),
+    "settings": ("push", "share"),
+    # Pages that hand a link to someone: Copy, and the phone's share sheet.
+    "share": ("share",),
     "sign-up": ("zone",),
 }
 
@@ -34,7 +36,7 @@ def scripts_for(group: str | None = None) -> list[str]:
 
 
 # What the service worker keeps for a cold start without network: what /offline and
-# /shell/session load. None of it is personal; push.js, zone.js and calendar.js only ever
+# /shell/session load. None of it is personal; push.js, zone.js and share.js only ever
 # run online.
 SHELL_ASSETS = ("css/app.css", *scripts_for("session"), "icons/logo.svg", "icons/icon-192.png")
 PUBLIC_PAGES = ("/offline", "/shell/session")
