@@ -6,6 +6,7 @@ the account's end, and the patient's pages."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
@@ -117,9 +118,7 @@ def test_the_shlink_payload_follows_the_specification(app, as_alice):
 
 def test_round_trip_summary_report_and_record_with_the_passcode(app, as_alice):
     record_sessions(as_alice)
-    link = make(
-        as_alice, contents=["summary", "report", "fhir"], passcode="482913", notes=True
-    )
+    link = make(as_alice, contents=["summary", "report", "fhir"], passcode="482913", notes=True)
     anon = app.test_client()
 
     missing = manifest(anon, link)
@@ -159,7 +158,7 @@ def test_round_trip_summary_report_and_record_with_the_passcode(app, as_alice):
     assert attachment["contentType"] == "application/pdf"
     pdf = base64.b64decode(attachment["data"])
     assert pdf.startswith(b"%PDF") and attachment["size"] == len(pdf)
-    text = "".join(page.extract_text() for page in PdfReader(__import__("io").BytesIO(pdf)).pages)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     assert "Alice" in text
 
     # The full record: every session, and no e-mail address.
@@ -280,9 +279,7 @@ def test_the_server_keeps_no_key_and_no_readable_data(app, as_alice):
     manifest_id = protocol.parse(link["shlink"])["url"].rsplit("/", 1)[1]
     with app.app_context():
         row = db.session.get(Link, link["id"])
-        stored = json.dumps(
-            {c.name: str(getattr(row, c.name)) for c in Link.__table__.columns}
-        )
+        stored = json.dumps({c.name: str(getattr(row, c.name)) for c in Link.__table__.columns})
     for secret in (key, manifest_id, NOTE, "482913"):
         assert secret not in stored
 
