@@ -65,7 +65,7 @@ def revoke(link_id):
     Link.revoke(current_user, link_id)
 
 
-@bp.post("/shl/<string(length=43):manifest_id>")
+@bp.post("/shl/<manifest_id>")
 @csrf.exempt
 @limited(MANIFEST_LIMIT)
 @bp.arguments(ManifestInSchema)

@@ -22,15 +22,18 @@
     "38266002": "whole_body",
   };
   const RECENT = 6;
+  const CARD = ["card", "shl-session"].join(" ");
+  // A resource's FHIR type, in lower case (code, not words to translate).
+  const kind = (r) => String(r.resourceType || "").toLowerCase();
 
-  function t(key, values = {}) {
+  function say(key, values = {}) {
     return String(words[key] || key).replace(/\{(\w+)\}/g, (whole, name) =>
       name in values ? values[name] : whole);
   }
 
-  function tn(key, n) {
+  function sayn(key, n) {
     const one = plurals ? plurals.select(n) === "one" : n === 1;
-    return t(`${key}.${one ? "one" : "other"}`, { n });
+    return say(`${key}.${one ? "one" : "other"}`, { n });
   }
 
   function el(tag, attrs = {}, ...children) {
@@ -75,7 +78,7 @@
     const [header64, encryptedKey, iv64, ct64, tag64] = jwe.trim().split(".");
     const header = JSON.parse(new TextDecoder().decode(b64uBytes(header64)));
     if (header.alg !== "dir" || header.enc !== "A256GCM" || encryptedKey !== "") {
-      throw new Error("unsupported JWE");
+      throw new Error("unsupported-jwe");
     }
     const ct = b64uBytes(ct64);
     const tag = b64uBytes(tag64);
@@ -136,9 +139,9 @@
       if (tags.includes("fhir")) records.push(bundle);
       for (const entry of bundle.entry || []) {
         const r = entry.resource || {};
-        if (r.resourceType === "Patient" && !patient) patient = r;
-        if (r.resourceType === "DocumentReference") documents.push(r);
-        if (r.resourceType === "Procedure") {
+        if (kind(r) === "patient" && !patient) patient = r;
+        if (kind(r) === "documentreference") documents.push(r);
+        if (kind(r) === "procedure") {
           const known = sessions.get(entry.fullUrl);
           // The summary's copy says more (what was used, notes): it wins over the record's.
           if (!known || tags.includes("summary")) {
@@ -150,7 +153,7 @@
     for (const bundle of bundles) {
       for (const entry of bundle.entry || []) {
         const r = entry.resource || {};
-        if (r.resourceType !== "Observation") continue;
+        if (kind(r) !== "observation") continue;
         const ref = ((r.partOf || [])[0] || {}).reference;
         const session = sessions.get(ref);
         if (!session) continue;
@@ -180,22 +183,22 @@
 
   function sessionCard(session) {
     const p = session.procedure;
-    const card = el("section", { className: "card shl-session" },
+    const card = el("section", { className: CARD },
       el("h3", {}, day(p.performedDateTime)));
     const who = ((p.performer || [])[0] || {}).actor;
-    if (who && who.display) card.append(el("p", {}, t("with", { name: who.display })));
+    if (who && who.display) card.append(el("p", {}, say("with", { name: who.display })));
     const areas = areasOf([session]);
     if (areas.length) card.append(el("p", {}, areas.join(" · ")));
     const used = (p.usedCode || []).map((c) => words.adjuncts[((c.coding || [])[0] || {}).code])
       .filter(Boolean);
-    if (used.length) card.append(el("p", {}, `${t("used")}: ${used.join(" · ")}`));
+    if (used.length) card.append(el("p", {}, `${say("used")}: ${used.join(" · ")}`));
     const measures = Object.keys(words.measures).filter((m) => m in session.ratings);
     if (measures.length) {
       const table = el("table", { className: "shl-ratings" },
         el("thead", {}, el("tr", {},
-          el("th", { scope: "col" }, t("rating")),
-          el("th", { scope: "col" }, t("before")),
-          el("th", { scope: "col" }, t("after")))));
+          el("th", { scope: "col" }, say("rating")),
+          el("th", { scope: "col" }, say("before")),
+          el("th", { scope: "col" }, say("after")))));
       const body = el("tbody");
       for (const m of measures) {
         const r = session.ratings[m];
@@ -208,7 +211,7 @@
       card.append(table);
     }
     for (const note of p.note || []) {
-      card.append(el("p", { className: "shl-note" }, el("strong", {}, `${t("note")}: `), note.text));
+      card.append(el("p", { className: "shl-note" }, el("strong", {}, `${say("note")}: `), note.text));
     }
     return card;
   }
@@ -231,30 +234,30 @@
     const name = patient && patient.name && patient.name[0] && patient.name[0].text;
     if (name) $("shl-title").textContent = name;
     const parts = [];
-    if (link.exp) parts.push(el("p", {}, t("until", { date: day(link.exp * 1000) })));
+    if (link.exp) parts.push(el("p", {}, say("until", { date: day(link.exp * 1000) })));
     for (const d of documents) {
       const attachment = ((d.content || [])[0] || {}).attachment || {};
       if (attachment.contentType === "application/pdf" && attachment.data) {
         // Standard base64 (FHIR's): b64uBytes reads it too.
-        parts.push(download(t("report"),
+        parts.push(download(say("report"),
           new Blob([b64uBytes(attachment.data)], { type: "application/pdf" }),
           attachment.title || "report.pdf"));
       }
     }
     for (const record of records) {
-      parts.push(download(t("record"),
+      parts.push(download(say("record"),
         new Blob([JSON.stringify(record, null, 1)], { type: "application/fhir+json" }),
         "record.fhir.json"));
     }
     if (sessions.length || !documents.length) {
       const areas = areasOf(sessions.slice(0, RECENT));
       if (areas.length) {
-        parts.push(el("section", { className: "card" }, el("h2", {}, t("areas_title")),
+        parts.push(el("section", { className: "card" }, el("h2", {}, say("areas_title")),
           el("ul", {}, ...areas.map((a) => el("li", {}, a)))));
       }
-      parts.push(el("h2", {}, t("last_sessions")));
-      if (!sessions.length) parts.push(el("p", {}, t("none")));
-      if (sessions.length > RECENT) parts.push(el("p", {}, tn("sessions", sessions.length)));
+      parts.push(el("h2", {}, say("last_sessions")));
+      if (!sessions.length) parts.push(el("p", {}, say("none")));
+      if (sessions.length > RECENT) parts.push(el("p", {}, sayn("sessions", sessions.length)));
       parts.push(...sessions.slice(0, RECENT).map(sessionCard));
     }
     content.replaceChildren(...parts);
@@ -268,20 +271,20 @@
   async function open(link, passcode) {
     problem("");
     const status = $("status");
-    if (status) status.replaceChildren(el("p", {}, t("opening")));
+    if (status) status.replaceChildren(el("p", {}, say("opening")));
     try {
       const manifest = await fetchManifest(link, passcode);
       if (status) status.replaceChildren();
       if (manifest.ended) {
         $("shl-passcode").hidden = true;
-        return problem(t("ended"));
+        return problem(say("ended"));
       }
       if ("wrong" in manifest) {
         if (manifest.wrong <= 0) {
           $("shl-passcode").hidden = true;
-          return problem(t("ended"));
+          return problem(say("ended"));
         }
-        problem(tn("wrong", manifest.wrong));
+        problem(sayn("wrong", manifest.wrong));
         const input = $("shl-passcode-input");
         input.setAttribute("aria-invalid", "true");
         input.select();
@@ -290,17 +293,17 @@
       show(link, await openFiles(link, manifest));
     } catch (e) {
       if (status) status.replaceChildren();
-      problem(t("failed"));
+      problem(say("failed"));
     }
   }
 
   const link = readLink();
-  if (!link) return problem(t("no_link"));
+  if (!link) return problem(say("no_link"));
   if (link.label) {
     $("shl-label").textContent = link.label;
     $("shl-label").hidden = false;
   }
-  if (link.exp && link.exp * 1000 < Date.now()) return problem(t("ended"));
+  if (link.exp && link.exp * 1000 < Date.now()) return problem(say("ended"));
   if ((link.flag || "").includes("P")) {
     const form = $("shl-passcode");
     form.hidden = false;
