@@ -69,6 +69,7 @@ def index():
                 "passcode": data.get("passcode"),
                 "qr": qr_svg(url, gettext("QR code of the link")),
             }
+            form = {}  # the next link starts afresh, with a new passcode
     elif "therapist" in request.args:
         therapist = current_user.own_therapist(request.args.get("therapist", 0, type=int))
         form["label"] = ", ".join(filter(None, (therapist.name, therapist.credential)))
@@ -131,7 +132,7 @@ def viewer_words() -> dict:
         ),
         "before": gettext("Before"),
         "after": gettext("After"),
-        "rating": gettext("Rating (0-10)"),
+        "rating": gettext("Ratings from 0 (none) to 10 (worst imaginable)"),
         "with": gettext("With %(name)s", name="{name}"),
         "used": gettext("Also used"),
         "note": gettext("Note"),
@@ -140,6 +141,8 @@ def viewer_words() -> dict:
         "none": gettext("No sessions yet."),
         "report": gettext("Download the report (PDF)"),
         "record": gettext("Download the full record (FHIR)"),
+        # Translators: {label} is who the patient made the link for, e.g. "Dana Lee, RMT".
+        "for": gettext("For %(label)s", label="{label}"),
         "until": gettext("This link works until %(date)s.", date="{date}"),
     }
 

@@ -171,8 +171,8 @@
     return { patient, sessions: list, documents, records };
   }
 
-  function day(iso) {
-    return new Intl.DateTimeFormat(lang, { dateStyle: "full" }).format(new Date(iso));
+  function day(iso, style = "full") {
+    return new Intl.DateTimeFormat(lang, { dateStyle: style }).format(new Date(iso));
   }
 
   function download(label, blob, name) {
@@ -184,7 +184,7 @@
   function sessionCard(session) {
     const p = session.procedure;
     const card = el("section", { className: CARD },
-      el("h3", {}, day(p.performedDateTime)));
+      el("h3", {}, day(p.performedDateTime, "medium")));
     const who = ((p.performer || [])[0] || {}).actor;
     if (who && who.display) card.append(el("p", {}, say("with", { name: who.display })));
     const areas = areasOf([session]);
@@ -192,23 +192,23 @@
     const used = (p.usedCode || []).map((c) => words.adjuncts[((c.coding || [])[0] || {}).code])
       .filter(Boolean);
     if (used.length) card.append(el("p", {}, `${say("used")}: ${used.join(" · ")}`));
+    // One group per measure that wraps on a narrow screen or with large text, where a
+    // three-column table would break words letter by letter.
     const measures = Object.keys(words.measures).filter((m) => m in session.ratings);
     if (measures.length) {
-      const table = el("table", { className: "shl-ratings" },
-        el("thead", {}, el("tr", {},
-          el("th", { scope: "col" }, say("rating")),
-          el("th", { scope: "col" }, say("before")),
-          el("th", { scope: "col" }, say("after")))));
-      const body = el("tbody");
+      card.append(el("p", { className: "shl-scale" }, say("rating")));
+      const list = el("dl", { className: "shl-ratings" });
       for (const m of measures) {
         const r = session.ratings[m];
-        body.append(el("tr", {},
-          el("th", { scope: "row" }, words.measures[m]),
-          el("td", {}, r.before === undefined ? "–" : String(r.before)),
-          el("td", {}, r.after === undefined ? "–" : String(r.after))));
+        const row = el("div", {}, el("dt", {}, words.measures[m]));
+        for (const when of ["before", "after"]) {
+          if (r[when] !== undefined) {
+            row.append(el("dd", {}, `${say(when)}: `, el("strong", {}, String(r[when]))));
+          }
+        }
+        list.append(row);
       }
-      table.append(body);
-      card.append(table);
+      card.append(list);
     }
     for (const note of p.note || []) {
       card.append(el("p", { className: "shl-note" }, el("strong", {}, `${say("note")}: `), note.text));
@@ -300,7 +300,7 @@
   const link = readLink();
   if (!link) return problem(say("no_link"));
   if (link.label) {
-    $("shl-label").textContent = link.label;
+    $("shl-label").textContent = say("for", { label: link.label });
     $("shl-label").hidden = false;
   }
   if (link.exp && link.exp * 1000 < Date.now()) return problem(say("ended"));

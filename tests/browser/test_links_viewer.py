@@ -83,6 +83,14 @@ def link(app, live_server):
     return made
 
 
+def ratings(card, measure: str) -> list[str]:
+    """One measure's words on a session's card, as read: the measure, before, after."""
+    group = card.locator(".shl-ratings > div").filter(
+        has=card.page.locator(f"dt:text-is('{measure}')")
+    )
+    return group.inner_text().split()
+
+
 def test_a_therapist_opens_the_qr_code_with_the_spoken_passcode(
     app, browser, live_server, link, request_log, tmp_path
 ):
@@ -103,9 +111,7 @@ def test_a_therapist_opens_the_qr_code_with_the_spoken_passcode(
     )
     sent: list[str] = []
     page = context.new_page()
-    page.on(
-        "request", lambda r: sent.append(f"{r.method} {r.url} {r.headers} {r.post_data or ''}")
-    )
+    page.on("request", lambda r: sent.append(f"{r.method} {r.url} {r.headers} {r.post_data or ''}"))
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))  # a script that failed
     try:
@@ -122,13 +128,9 @@ def test_a_therapist_opens_the_qr_code_with_the_spoken_passcode(
         cards = page.locator(".shl-session")
         assert cards.count() == 2
         newest = cards.nth(0)
-        assert newest.get_by_role("row", name="Pain").inner_text().split() == ["Pain", "7", "3"]
-        assert newest.get_by_role("row", name="Stress").inner_text().split() == ["Stress", "6", "2"]
-        assert cards.nth(1).get_by_role("row", name="Pain").inner_text().split() == [
-            "Pain",
-            "9",
-            "5",
-        ]
+        assert ratings(newest, "Pain") == ["Pain", "Before:", "7", "After:", "3"]
+        assert ratings(newest, "Stress") == ["Stress", "Before:", "6", "After:", "2"]
+        assert ratings(cards.nth(1), "Pain") == ["Pain", "Before:", "9", "After:", "5"]
         assert "With Dana Lee" in newest.inner_text()
         assert "Heat towels" in newest.inner_text()
         assert "Feet and lower legs" in page.locator("#shl-content").inner_text()
