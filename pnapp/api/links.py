@@ -39,14 +39,7 @@ class Links(MethodView):
     @bp.response(201, LinkCreatedSchema)
     def post(self, data):
         """Make a SMART Health Link: the address is shown once and never stored."""
-        link, url = make_link(
-            current_user,
-            label=data["label"],
-            contents=data["contents"],
-            days=data["expires_in_days"],
-            passcode=data.get("passcode"),
-            with_notes=data["notes"],
-        )
+        link, url = make_link(current_user, data)
         return {
             "id": link.id,
             "url": url,

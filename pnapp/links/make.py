@@ -15,18 +15,11 @@ from pnapp.models import LINK_CONTENTS, Link, User
 from pnapp.timeutil import utcnow
 
 
-def make_link(
-    patient: User,
-    *,
-    label: str,
-    contents: list[str],
-    days: int,
-    passcode: str | None = None,
-    with_notes: bool = False,
-    now: datetime | None = None,
-) -> tuple[Link, str]:
-    """A new link and its address (`{public_url}/s#shlink:/...`), shown once."""
+def make_link(patient: User, data: dict, now: datetime | None = None) -> tuple[Link, str]:
+    """A new link and its address (`{public_url}/s#shlink:/...`), shown once. `data` is
+    what LinkInSchema loaded: label, contents, expires_in_days, passcode (optional), notes."""
     now = now or utcnow()
+    contents, with_notes = data["contents"], data["notes"]
     base = current_app.config["PUBLIC_URL"]
     key = protocol.new_key()
     manifest_id = Link.new_manifest_id()
@@ -43,12 +36,12 @@ def make_link(
     link = Link.create(
         patient,
         manifest_id=manifest_id,
-        label=label,
+        label=data["label"],
         contents=contents,
         with_notes=with_notes,
         files=files,
-        days=days,
-        passcode=passcode,
+        days=data["expires_in_days"],
+        passcode=data.get("passcode"),
         now=now,
     )
     payload = protocol.shlink(

@@ -55,14 +55,7 @@ def index():
         form = link_form(request.form)
         data, errors = load(LinkInSchema(), form)
         if data:
-            link, url = make_link(
-                current_user,
-                label=data["label"],
-                contents=data["contents"],
-                days=data["expires_in_days"],
-                passcode=data.get("passcode"),
-                with_notes=data["notes"],
-            )
+            link, url = make_link(current_user, data)
             made = {
                 "link": link,
                 "url": url,
