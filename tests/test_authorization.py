@@ -68,6 +68,10 @@ class World:
         link = api.post("/links", {"label": "Dr Who", "contents": ["summary"], "notes": True})
         self.link_id = link.get_json()["id"]
         self.manifest_id = manifest_id(link.get_json())
+        files = self.clients["anon"].post(
+            f"/shl/{self.manifest_id}", {"recipient": "Dana", "embeddedLengthMax": 1}
+        )
+        self.file_path = files.get_json()["files"][0]["location"].split("/api/v1", 1)[1]
 
     def fresh_invite(self) -> str:
         api = self.clients["alice"]
@@ -392,6 +396,11 @@ ROUTES = {
         {"recipient": "Dana"},
         dict.fromkeys(CALLERS, 200),
     ),
+    ("/api/v1/shl-files/<token>/<int:number>", "GET"): (
+        "/api/v1{file}",
+        None,
+        dict.fromkeys(CALLERS, 200),
+    ),
     ("/links", "GET"): ("/links", None, PATIENT_PAGE),
     ("/links", "POST"): (
         "/links",
@@ -450,6 +459,7 @@ def test_each_caller_gets_the_expected_answer_and_nothing_of_alices(app, route):
             invite=world.invite_id,
             link=world.link_id,
             manifest=world.manifest_id,
+            file=world.file_path,
         )
         payload = body
         if body == "new-session":

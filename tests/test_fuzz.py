@@ -225,11 +225,10 @@ class World:
                     value = int(value)  # "12" and 12 are the same in a URL, not in JSON
                 if ids and type(value) is int and 1 <= value <= MAX_ID and value % 2 == 1:
                     values[name] = ids[value // 2 % len(ids)]
-                # A link's manifest address (sent percent-encoded): a well-formed one, half
-                # the time, becomes the real one.
+                # A link's manifest address (sent percent-encoded): half the time, the real
+                # one.
                 if name == "manifest_id" and isinstance(value, str):
-                    raw = unquote(value)
-                    if len(raw) == 43 and sum(map(ord, raw)) % 2 == 1:
+                    if sum(map(ord, unquote(value))) % 2 == 1:
                         values[name] = self.manifests[0]
 
     def repair(self, case, status: int) -> None:

@@ -10,6 +10,7 @@ import io
 import json
 import re
 from datetime import UTC, datetime, timedelta
+from unittest import mock
 
 import pytest
 from fhir.resources import R4B
@@ -197,6 +198,37 @@ def test_a_right_passcode_after_wrong_ones_opens_and_counts_once(app, as_alice):
     assert manifest(anon, link, passcode="482913").status_code == 200
     assert manifest(anon, link, passcode="482913").status_code == 200
     assert as_alice.get("/links").get_json()["items"][0]["opens"] == 2
+
+
+def test_files_longer_than_embedded_length_max_come_by_location_for_an_hour(app, as_alice):
+    record_sessions(as_alice)
+    link = make(as_alice, contents=["summary", "report"], passcode="482913")
+    anon = app.test_client()
+    answer = manifest(anon, link, passcode="482913", embeddedLengthMax=10)
+    files = answer.get_json()["files"]
+    assert [set(f) for f in files] == [{"contentType", "location"}] * 2
+    key = OctKey.import_key(b64u_decode(protocol.parse(link["shlink"])["key"]))
+    for f in files:
+        assert f["location"].startswith(f"{app.config['PUBLIC_URL']}/api/v1/shl-files/")
+        got = anon.get(f["location"].removeprefix(app.config["PUBLIC_URL"]))
+        assert got.status_code == 200 and got.mimetype == "application/jose"
+        assert got.headers["Access-Control-Allow-Origin"] == "*"
+        validate(json.loads(jwe.decrypt_compact(got.get_data(as_text=True), key).plaintext))
+    path = files[0]["location"].removeprefix(app.config["PUBLIC_URL"])
+    # Another file number under the same signature, or a changed signature: nothing.
+    assert anon.get(path.rsplit("/", 1)[0] + "/2").status_code == 404
+    assert anon.get(path.replace("/shl-files/", "/shl-files/x")).status_code == 404
+    # Over an hour later, or once the link is revoked: 404.
+    later = datetime.now(UTC) + timedelta(hours=1, minutes=1)
+    with mock.patch("itsdangerous.timed.time.time") as clock:
+        clock.return_value = later.timestamp()
+        assert anon.get(path).status_code == 404
+    assert anon.get(path).status_code == 200
+    assert as_alice.delete(f"/links/{link['id']}").status_code == 204
+    assert anon.get(path).status_code == 404
+    # Big enough to embed: embedded.
+    whole = manifest(anon, make(as_alice), embeddedLengthMax=10**7).get_json()["files"]
+    assert [set(f) for f in whole] == [{"contentType", "embedded"}]
 
 
 def test_expired_and_revoked_links_answer_404(app, as_alice):

@@ -9,8 +9,11 @@ from flask.views import MethodView
 from flask_babel import gettext
 from flask_login import current_user
 
+from pnapp import tokens
 from pnapp.api import ERROR, limited, requires, resource
-from pnapp.extensions import MANIFEST_LIMIT, csrf
+from pnapp.assets import public_url
+from pnapp.errors import ApiError, Gone, NotFound
+from pnapp.extensions import MANIFEST_LIMIT, csrf, db
 from pnapp.links import make_link
 from pnapp.models import Link, WrongPasscode
 from pnapp.qr import qr_svg
@@ -85,14 +88,48 @@ def manifest(data, manifest_id):
         )
         response.status_code = 401
         return response
-    return {"files": [dict(f) for f in link.files]}
+    limit = data.get("embeddedLengthMax")
+    return {
+        "files": [
+            f
+            if limit is None or len(f["embedded"]) <= limit
+            else {"contentType": f["contentType"], "location": file_location(link, number)}
+            for number, f in enumerate(link.files, start=1)
+        ]
+    }
+
+
+def file_location(link: Link, number: int) -> str:
+    """Where a file too long to embed is fetched: a signed address that works for an hour,
+    and only while the link does."""
+    token = tokens.make("shl-file", link.id, Link.file_state(link.id, number))
+    return public_url("api_links.file", token=token, number=number)
+
+
+@bp.get("/shl-files/<token>/<int:number>")
+@limited(MANIFEST_LIMIT)
+@bp.response(
+    200,
+    {"type": "string", "description": "A compact JWE under the link's key"},
+    content_type="application/jose",
+)
+@bp.alt_response(404, schema=ERROR, description="Unknown, more than an hour old, or ended")
+def file(token, number):
+    """One file of a link, when the manifest gave a `location` instead of embedding it."""
+    try:
+        link_id = tokens.check("shl-file", token, lambda i: Link.file_state(i, number))
+    except (Gone, NotFound):
+        raise ApiError(404) from None
+    link = db.session.get(Link, link_id)
+    return Response(link.files[number - 1]["embedded"], mimetype="application/jose")
 
 
 @bp.after_app_request
 def open_to_viewers(response: Response) -> Response:
-    """Any SMART Health Links viewer, wherever it is served from, may read a manifest: the
+    """Any SMART Health Links viewer, wherever it is served from, may read a manifest and its
+    files: the
     link is the credential, never a cookie, so no origin is trusted with anything more."""
-    if request.endpoint == "api_links.manifest":
+    if request.endpoint in ("api_links.manifest", "api_links.file"):
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Access-Control-Allow-Methods"] = "POST"
         response.headers["Access-Control-Allow-Headers"] = "Content-Type"

@@ -156,6 +156,15 @@ class Link(db.Model):
         link.record_open(now)
         return link
 
+    @classmethod
+    def file_state(cls, link_id: int, number: int) -> tuple | None:
+        """What a file's `location` address is signed over (pnapp.tokens): the link and the
+        file's number, while the link works; None once it does not."""
+        link = db.session.get(cls, link_id)
+        if link is None or not link.active or not 1 <= number <= len(link.files):
+            return None
+        return (link.manifest_hash, number)
+
     def passcode_matches(self, passcode: object) -> bool:
         if not isinstance(passcode, str) or not passcode:
             return False

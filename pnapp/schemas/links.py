@@ -71,6 +71,9 @@ class ManifestInSchema(Schema):
 class ManifestFileSchema(Schema):
     contentType = fields.String()  # noqa: N815
     embedded = fields.String(metadata={"description": "A compact JWE under the link's key"})
+    location = fields.String(
+        metadata={"description": "Instead of embedded, when longer than embeddedLengthMax"}
+    )
 
 
 class ManifestSchema(Schema):
