@@ -381,3 +381,26 @@ def test_the_viewer_page_is_public_static_and_strict(client):
     assert "shl-viewer.js" in html and "<script>" not in html
     csp = page.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+
+
+def test_a_viewer_served_elsewhere_may_ask_and_the_manifest_is_rate_limited(limited_app):
+    alice = make_user(limited_app, "alice@example.com")
+    link = make(Api(limited_app.test_client()).login(alice.email))
+    viewer = limited_app.test_client()
+    path = "/" + protocol.parse(link["shlink"])["url"].split("://", 1)[1].split("/", 1)[1]
+    preflight = viewer.options(
+        path,
+        headers={
+            "Origin": "https://viewer.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert preflight.headers["Access-Control-Allow-Headers"] == "Content-Type"
+    answers = [viewer.post(path, json={"recipient": "x"}) for _ in range(31)]
+    assert [a.status_code for a in answers] == [200] * 30 + [429]
+    assert answers[-1].get_json()["error"]["code"] == "rate_limited"
+    assert int(answers[-1].headers["Retry-After"]) > 0
