@@ -247,8 +247,11 @@ class World:
             self.therapists.remove(int(case.path_parameters["therapist_id"]))
             self.add_therapist()
         elif method == "DELETE" and path.endswith("{link_id}"):
-            self.links.remove(int(case.path_parameters["link_id"]))
-            self.add_link()
+            # Revoking is idempotent: a link revoked before answers 204 again.
+            revoked = int(case.path_parameters["link_id"])
+            if revoked in self.links:
+                self.links.remove(revoked)
+                self.add_link()
 
 
 def has_inputs(label: str) -> bool:
