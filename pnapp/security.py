@@ -43,7 +43,7 @@ COOKIELESS = (
     "metrics.metrics",
     "health.healthz",
     "api_links.manifest",
-    "api_links.file",
+    "api_links.link_file",
 )
 
 

@@ -103,7 +103,7 @@ def file_location(link: Link, number: int) -> str:
     """Where a file too long to embed is fetched: a signed address that works for an hour,
     and only while the link does."""
     token = tokens.make("shl-file", link.id, Link.file_state(link.id, number))
-    return public_url("api_links.file", token=token, number=number)
+    return public_url("api_links.link_file", token=token, number=number)
 
 
 @bp.get("/shl-files/<token>/<int:number>")
@@ -114,7 +114,7 @@ def file_location(link: Link, number: int) -> str:
     content_type="application/jose",
 )
 @bp.alt_response(404, schema=ERROR, description="Unknown, more than an hour old, or ended")
-def file(token, number):
+def link_file(token, number):
     """One file of a link, when the manifest gave a `location` instead of embedding it."""
     try:
         link_id = tokens.check("shl-file", token, lambda i: Link.file_state(i, number))
@@ -127,10 +127,10 @@ def file(token, number):
 @bp.after_app_request
 def open_to_viewers(response: Response) -> Response:
     """Any SMART Health Links viewer, wherever it is served from, may read a manifest and its
-    files: the
-    link is the credential, never a cookie, so no origin is trusted with anything more."""
-    if request.endpoint in ("api_links.manifest", "api_links.file"):
+    files: the link is the credential, never a cookie, so no origin is trusted with more."""
+    method = {"api_links.manifest": "POST", "api_links.link_file": "GET"}.get(request.endpoint)
+    if method:
         response.headers["Access-Control-Allow-Origin"] = "*"
-        response.headers["Access-Control-Allow-Methods"] = "POST"
+        response.headers["Access-Control-Allow-Methods"] = method
         response.headers["Access-Control-Allow-Headers"] = "Content-Type"
     return response
