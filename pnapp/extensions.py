@@ -40,6 +40,8 @@ limiter = Limiter(key_func=get_remote_address)
 LOGIN_LIMIT = "10 per minute;100 per day"
 REGISTER_LIMIT = "5 per minute;50 per day"
 ACCEPT_LIMIT = "10 per minute"
+# A link's manifest, per address: a viewer asks once per open; passcodes have their own cap.
+MANIFEST_LIMIT = "30 per minute"
 PUSH_TEST_LIMIT = "5 per minute"
 # Mail we send on request: enough for a person who mistyped or waited, too few for a script
 # to flood someone's inbox. Each is shared by the page and the API (one `scope`).

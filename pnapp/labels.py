@@ -126,6 +126,11 @@ FIELD_NAMES = {
     "full_name": _l("Full name"),
     "birth_date": _l("Date of birth"),
     "paper_size": _l("Paper size"),
+    # Links for a therapist or a doctor.
+    "label": _l("Who it is for"),
+    "contents": _l("What to include"),
+    "expires_in_days": _l("The link works for"),
+    "passcode": _l("Passcode"),
     "value": _l("Your answer"),
 }
 

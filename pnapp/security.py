@@ -37,7 +37,14 @@ HEADERS = {
 
 # Endpoints whose answers are the same whoever asks (and what monitors and scrapers ask for):
 # no session cookie is written on them.
-COOKIELESS = ("static", "calendar.feed", "metrics.metrics", "health.healthz")
+COOKIELESS = (
+    "static",
+    "calendar.feed",
+    "metrics.metrics",
+    "health.healthz",
+    "api_links.manifest",
+    "api_links.link_file",
+)
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -24,6 +24,8 @@ PURPOSES = {
     "verify-email": 48 * 3600,
     "password-reset": 3600,
     "unsubscribe": None,
+    # A SMART Health Link's file fetched by `location`: the specification allows an hour.
+    "shl-file": 3600,
 }
 
 

@@ -63,10 +63,25 @@ class World:
         [self.invite_id] = [i["id"] for i in api.get("/shares/invites").get_json()["items"]]
 
         self.login_id = api.get("/auth/logins").get_json()["items"][0]["id"]
+        # A link for a therapist, with the secret note in it: its manifest opens for anyone
+        # holding the link, and shows nothing but encrypted files.
+        link = api.post("/links", {"label": "Dr Who", "contents": ["summary"], "notes": True})
+        self.link_id = link.get_json()["id"]
+        self.manifest_id = manifest_id(link.get_json())
+        files = self.clients["anon"].post(
+            f"/shl/{self.manifest_id}", {"recipient": "Dana", "embeddedLengthMax": 1}
+        )
+        self.file_path = files.get_json()["files"][0]["location"].split("/api/v1", 1)[1]
 
     def fresh_invite(self) -> str:
         api = self.clients["alice"]
         return api.post("/shares/invites", {}).get_json()["invite_url"].rsplit("/", 1)[-1]
+
+
+def manifest_id(link: dict) -> str:
+    from pnapp.links import protocol
+
+    return protocol.parse(link["shlink"])["url"].rsplit("/", 1)[1]
 
 
 def login(app, email: str) -> Api:
@@ -368,6 +383,32 @@ ROUTES = {
         None,
         PATIENT_PAGE,
     ),
+    ("/api/v1/links", "GET"): ("/api/v1/links", None, OWN_API),
+    ("/api/v1/links", "POST"): (
+        "/api/v1/links",
+        {"label": "Dana", "contents": ["summary"]},
+        {**OWN_API, "alice": 201},
+    ),
+    ("/api/v1/links/<int:link_id>", "DELETE"): ("/api/v1/links/{link}", None, OWN_API),
+    # The link is the credential: whoever holds it opens the manifest, cookie or not.
+    ("/api/v1/shl/<manifest_id>", "POST"): (
+        "/api/v1/shl/{manifest}",
+        {"recipient": "Dana"},
+        dict.fromkeys(CALLERS, 200),
+    ),
+    ("/api/v1/shl-files/<token>/<int:number>", "GET"): (
+        "/api/v1{file}",
+        None,
+        dict.fromkeys(CALLERS, 200),
+    ),
+    ("/links", "GET"): ("/links", None, PATIENT_PAGE),
+    ("/links", "POST"): (
+        "/links",
+        {"label": "Dana", "contents": "summary", "expires_in_days": "7"},
+        {**PATIENT_PAGE, "alice": 201},
+    ),
+    ("/links/<int:link_id>/revoke", "POST"): ("/links/{link}/revoke", {}, PATIENT_PAGE),
+    ("/s", "GET"): ("/s", None, PUBLIC),
     ("/api/v1/calendar", "GET"): ("/api/v1/calendar", None, OWN_API),
     ("/api/v1/calendar/token", "POST"): ("/api/v1/calendar/token", None, OWN_API),
     ("/api/v1/calendar/reminder.ics", "GET"): ("/api/v1/calendar/reminder.ics", None, OWN_API),
@@ -416,6 +457,9 @@ def test_each_caller_gets_the_expected_answer_and_nothing_of_alices(app, route):
             token=world.invite_token,
             login=world.login_id,
             invite=world.invite_id,
+            link=world.link_id,
+            manifest=world.manifest_id,
+            file=world.file_path,
         )
         payload = body
         if body == "new-session":

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from pnapp import exports
 from pnapp.demo import add_sessions, session_rows
 from pnapp.extensions import db
+from pnapp.links import protocol
 from pnapp.models import (
     CareShare,
     Delivery,
@@ -223,6 +224,9 @@ def test_all_json_holds_everything_stored_and_no_password_token_or_key(
     three_sessions(as_alice)
     share_with(as_alice, as_bob, ["progress", "sessions"])
     pending = as_alice.post("/shares/invites", {}).get_json()["invite_url"].rsplit("/", 1)[-1]
+    link = as_alice.post(
+        "/links", {"label": "Dana Lee, RMT", "contents": ["summary"], "passcode": "482913"}
+    ).get_json()
     now = datetime.now(UTC)
     with app.app_context():
         db.session.add(
@@ -262,6 +266,11 @@ def test_all_json_holds_everything_stored_and_no_password_token_or_key(
     assert len(body["invites"]) == 2 and all("token_hash" not in i for i in body["invites"])
     assert body["push_subscriptions"][0]["endpoint"].endswith("/alice-phone")
     assert body["deliveries"][0]["period"] == "2026-W47"
+    (made,) = body["links"]
+    assert made["label"] == "Dana Lee, RMT" and made["opens"] == 0
+    assert not {"manifest_hash", "passcode_hash", "files"} & set(made)
+    payload = protocol.parse(link["shlink"])
+    secrets += [payload["key"], payload["url"].rsplit("/", 1)[1], "482913"]
     for secret in [*secrets, pending, "SECRET-P256DH-KEY", "SECRET-AUTH-KEY", "bob@example"]:
         assert secret not in raw
 
@@ -457,6 +466,8 @@ def populate(app, as_alice, as_bob, alice) -> None:
     share_with(as_alice, as_bob, ["progress", "sessions", "notes", "alerts"])
     as_alice.post("/shares/invites", {})
     assert as_alice.post("/pgic", {"value": 2}).status_code == 201
+    link = {"label": "Dana Lee, RMT", "contents": ["summary"]}
+    assert as_alice.post("/links", link).status_code == 201
     now = datetime.now(UTC)
     with app.app_context():
         db.session.add(
@@ -505,6 +516,7 @@ def assert_nothing_left_of(user_id: int) -> None:
         "push_subscriptions.user_id",
         "deliveries.user_id",
         "pgic_answers.patient_id",
+        "links.patient_id",
     }
     assert {k: v for k, v in left.items() if v} == {}
     assert db.session.get(User, user_id) is None

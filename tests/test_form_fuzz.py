@@ -71,6 +71,8 @@ WHO = {
     "/verify-email/<token>": ["anonymous", "patient"],
     "/verify-email/resend": ["patient", "caregiver"],
     "/unsubscribe/<token>": ["anonymous"],
+    "/links": ["patient"],
+    "/links/<int:link_id>/revoke": ["patient"],
 }
 LOGS_OUT = ("/logout", "/settings/logout-everywhere", "/settings/logins/<int:login_id>/end")
 CASES = [(form, who) for form in FORMS for who in WHO.get(form, ["nobody knows"])]
@@ -85,12 +87,14 @@ KNOWN = [
     *("areas", "adjuncts", "notes", "name", "phone", "certified", "credential"),
     *("display_name", "timezone", "weekly_goal", "language", "email", "password"),
     *("current_password", "new_password", "role", "action", "scopes", "days", "csrf_token"),
+    *("label", "contents", "expires_in_days", "passcode"),
 ]
 ODD_VALUES = [
     *("", " ", "²", "--5", "-", "٣", "9" * 5000, "-" + "1" * 30, "1e3", "0x10", "1_0"),
     *("on", "yes", "no", "end", "delete", "true", "null", "[]", "{}", "x\x00y", "\ud7ff"),
     *("Factory", "localtime", "posixrules", "EST5EDT", "Etc/GMT+5", "America/Toronto"),
     *("patient", "caregiver", "fr-CA", "whole_body", "heat_towels", *SCOPES, "1", "7", "30"),
+    *("summary", "report", "fhir", "90", "91", "482913"),
     *("2026-11-22T10:30", "0001-01-01T00:00", "9999-12-31T23:59", "2026-02-30T25:61"),
     *("00:00", "24:00", "9:00", "a" * 3000, "alice@example.com", "correct horse battery"),
 ]
@@ -127,7 +131,9 @@ class World:
             for i in patient.get("/shares/invites").get_json()["items"]
             if i["scopes"] == ["progress"]
         ]
+        link = patient.post("/links", {"label": "Ann", "contents": ["summary"]}).get_json()
         self.ids = {
+            "link_id": link["id"],
             "login_id": other_login["id"],
             "invite_id": spare_invite,
             "session_id": session["id"],

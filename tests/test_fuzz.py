@@ -20,6 +20,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import unquote
 
 import pytest
 import requests
@@ -35,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from pnapp import create_app
+from pnapp.links.protocol import parse as parse_shlink
 from pnapp.models import SCOPES
 from pnapp.schemas import MAX_ID
 from tests.conftest import PASSWORD, make_user
@@ -133,6 +135,8 @@ class World:
     sessions: list[int] = field(default_factory=list)
     therapists: list[int] = field(default_factory=list)
     invites: list[int] = field(default_factory=list)
+    links: list[int] = field(default_factory=list)
+    manifests: list[str] = field(default_factory=list)
     spare: Client | None = None
     statuses: Counter = field(default_factory=Counter)
 
@@ -163,6 +167,14 @@ class World:
         response = self.patient.post("/sessions", body)
         assert response.status_code == 201, response.text
         self.sessions.append(response.json()["id"])
+
+    def add_link(self) -> None:
+        """A link for a therapist, with a passcode: its manifest answers 200, 401 or 404."""
+        body = {"label": "Therapist", "contents": ["summary"], "passcode": "123456"}
+        response = self.patient.post("/links", body)
+        assert response.status_code == 201, response.text
+        self.links.append(response.json()["id"])
+        self.manifests.append(parse_shlink(response.json()["shlink"])["url"].rsplit("/", 1)[1])
 
     def ensure_share(self) -> None:
         """The caregiver holds every scope, whatever the last case did to the share, and the
@@ -203,6 +215,7 @@ class World:
             "share_id": [self.share_id],
             "invite_id": self.invites,
             "patient_id": [self.patient_id],
+            "link_id": self.links,
         }
         body = case.body if isinstance(case.body, dict) else None
         for values, in_url in ((case.path_parameters, True), (case.query, True), (body, False)):
@@ -212,6 +225,11 @@ class World:
                     value = int(value)  # "12" and 12 are the same in a URL, not in JSON
                 if ids and type(value) is int and 1 <= value <= MAX_ID and value % 2 == 1:
                     values[name] = ids[value // 2 % len(ids)]
+                # A link's manifest address (sent percent-encoded): half the time, the real
+                # one.
+                if name == "manifest_id" and isinstance(value, str):
+                    if sum(map(ord, unquote(value))) % 2 == 1:
+                        values[name] = self.manifests[0]
 
     def repair(self, case, status: int) -> None:
         """Undo what a case did that would leave the next cases nothing to work on."""
@@ -228,6 +246,12 @@ class World:
         elif method == "DELETE" and path.endswith("{therapist_id}"):
             self.therapists.remove(int(case.path_parameters["therapist_id"]))
             self.add_therapist()
+        elif method == "DELETE" and path.endswith("{link_id}"):
+            # Revoking is idempotent: a link revoked before answers 204 again.
+            revoked = int(case.path_parameters["link_id"])
+            if revoked in self.links:
+                self.links.remove(revoked)
+                self.add_link()
 
 
 def has_inputs(label: str) -> bool:
@@ -258,6 +282,7 @@ def world(app, live_server, role, request):
         world.add_therapist()
     for _ in range(SEEDED):
         world.add_session()
+    world.add_link()
     start = time.monotonic()
     yield world
     cases = sum(world.statuses.values())

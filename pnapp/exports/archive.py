@@ -14,6 +14,7 @@ from pnapp.models import (
     CareShare,
     Delivery,
     Invite,
+    Link,
     MassageSession,
     PgicAnswer,
     PushSubscription,
@@ -80,4 +81,6 @@ def all_json(patient: User, *, now: datetime | None = None) -> dict[str, Any]:
             PushSubscription, PushSubscription.user_id, exclude=("p256dh", "auth")
         ),
         "deliveries": rows(Delivery, Delivery.user_id),
+        # The encrypted files and the hashes open nothing without the link: left out.
+        "links": rows(Link, Link.patient_id, exclude=("manifest_hash", "passcode_hash", "files")),
     }

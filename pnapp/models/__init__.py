@@ -10,6 +10,8 @@ from __future__ import annotations
 from pnapp.measures import MEASURES
 from pnapp.models.accounts import LOCK_AFTER, LOCK_FOR, REPORT, ROLES, User, locked_error
 from pnapp.models.delivery import MAX_DEVICES, Delivery, PushSubscription
+from pnapp.models.links import CONTENTS as LINK_CONTENTS
+from pnapp.models.links import Link, WrongPasscode
 from pnapp.models.logins import Login
 from pnapp.models.operations import SchedulerRun
 from pnapp.models.pgic import PGIC_VALUES, PgicAnswer
@@ -43,6 +45,8 @@ __all__ = [
     "CareShare",
     "Delivery",
     "Invite",
+    "LINK_CONTENTS",
+    "Link",
     "Login",
     "MassageSession",
     "PgicAnswer",
@@ -54,4 +58,5 @@ __all__ = [
     "hash_token",
     "locked_error",
     "request_digest",
+    "WrongPasscode",
 ]

@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
         guide,
         health,
         home,
+        links,
         progress,
         pwa,
         sessions,
@@ -78,6 +79,7 @@ def init_app(app: Flask) -> None:
 
     for module in (auth, home, sessions, progress, settings, care, therapists, guide, pwa, health):
         app.register_blueprint(module.bp)
+    app.register_blueprint(links.bp)
     app.register_blueprint(calendar.bp)
     # Globals (unlike context) reach imported macros too.
     app.jinja_env.globals.update(

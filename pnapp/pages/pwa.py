@@ -26,6 +26,8 @@ PAGE_SCRIPTS = {
     # Pages that hand a link to someone: Copy, and the phone's share sheet.
     "share": ("share",),
     "sign-up": ("zone",),
+    # The SMART Health Links viewer (/s): opens a link's encrypted files in the browser.
+    "viewer": ("shl-viewer",),
 }
 
 

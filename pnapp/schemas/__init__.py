@@ -25,6 +25,13 @@ from pnapp.schemas.common import MAX_ID as MAX_ID
 from pnapp.schemas.common import Schema as Schema
 from pnapp.schemas.exports import ExportQuerySchema as ExportQuerySchema
 from pnapp.schemas.exports import ReportQuerySchema as ReportQuerySchema
+from pnapp.schemas.links import LinkCreatedSchema as LinkCreatedSchema
+from pnapp.schemas.links import LinkInSchema as LinkInSchema
+from pnapp.schemas.links import LinkListSchema as LinkListSchema
+from pnapp.schemas.links import LinkSchema as LinkSchema
+from pnapp.schemas.links import ManifestInSchema as ManifestInSchema
+from pnapp.schemas.links import ManifestSchema as ManifestSchema
+from pnapp.schemas.links import WrongPasscodeSchema as WrongPasscodeSchema
 from pnapp.schemas.progress import CountOfSchema as CountOfSchema
 from pnapp.schemas.progress import PgicInSchema as PgicInSchema
 from pnapp.schemas.progress import PgicSchema as PgicSchema

@@ -237,6 +237,9 @@ PAGES: dict[str, list[tuple[tuple[str, ...], str]]] = {
     "/settings/password": [(PATIENT_FILLED + CAREGIVER_FILLED, "/settings/password")],
     "/settings/delete": [(PATIENT_FILLED + CAREGIVER_FILLED, "/settings/delete")],
     "/share": [(PATIENTS, "/share")],
+    "/links": [(PATIENTS, "/links")],
+    # The viewer without a link in its address: it says so.
+    "/s": [(ANON, "/s")],
     "/therapists": [(PATIENTS, "/therapists")],
     "/therapists/<int:therapist_id>": [(PATIENT_FILLED, "/therapists/{therapist}")],
     "/therapists/<int:therapist_id>/summary": [
@@ -284,11 +287,19 @@ def _make_invitation(page: Page) -> None:
     page.locator(".qr svg").wait_for()
 
 
+def _make_link(page: Page) -> None:
+    page.locator("#label").fill("Dana Lee, RMT")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").first.click()
+    page.locator(".qr svg").wait_for()
+
+
 # Pages in a state reached by doing something on them.
 STATES: dict[str, Callable[[Page], None]] = {
     "wrong password": _log_in_wrong,
     "saved with nothing chosen": _save_nothing,
     "invitation made": _make_invitation,
+    "link made": _make_link,
 }
 EXTRA_VISITS = [
     Visit("anon", "/no-such-page", status=404),
@@ -296,6 +307,7 @@ EXTRA_VISITS = [
     Visit("anon", "/login", "wrong password"),
     Visit("patient-empty", "/sessions/new", "saved with nothing chosen"),
     Visit("patient-filled", "/share", "invitation made"),
+    Visit("patient-filled", "/links", "link made"),
     Visit("patient-filled", "/progress?weeks=52"),
 ]
 
