@@ -8,8 +8,10 @@ for the names the app, the tests and the migrations (`pnapp.models.UTCDateTime`)
 from __future__ import annotations
 
 from pnapp.measures import MEASURES
+from pnapp.models.access import AccessEntry, record_access
 from pnapp.models.accounts import LOCK_AFTER, LOCK_FOR, REPORT, ROLES, User, locked_error
 from pnapp.models.delivery import MAX_DEVICES, Delivery, PushSubscription
+from pnapp.models.encouragement import PRESETS, Encouragement
 from pnapp.models.logins import Login
 from pnapp.models.operations import SchedulerRun
 from pnapp.models.pgic import PGIC_VALUES, PgicAnswer
@@ -22,7 +24,14 @@ from pnapp.models.sessions import (
     Therapist,
     request_digest,
 )
-from pnapp.models.sharing import ALREADY_SHARING, DEFAULT_SCOPES, SCOPES, CareShare, Invite
+from pnapp.models.sharing import (
+    ALREADY_SHARING,
+    DEFAULT_SCOPES,
+    SCOPES,
+    CareShare,
+    EndedShare,
+    Invite,
+)
 from pnapp.models.types import UTCDateTime, hash_token
 
 __all__ = [
@@ -36,12 +45,16 @@ __all__ = [
     "MAX_DEVICES",
     "MEASURES",
     "PGIC_VALUES",
+    "PRESETS",
     "RATING_COLUMNS",
     "REPORT",
     "ROLES",
     "SCOPES",
+    "AccessEntry",
     "CareShare",
     "Delivery",
+    "Encouragement",
+    "EndedShare",
     "Invite",
     "Login",
     "MassageSession",
@@ -53,5 +66,6 @@ __all__ = [
     "UTCDateTime",
     "hash_token",
     "locked_error",
+    "record_access",
     "request_digest",
 ]

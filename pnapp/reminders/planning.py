@@ -32,6 +32,10 @@ from pnapp.timeutil import (
 WEEKLY = "weekly"
 AFTER_NUDGE = "after_nudge"
 MISSED_WEEK = "caregiver_missed_week"
+# Caregivers who help (reminders/caring.py plans these).
+HEADS_UP = "caregiver_heads_up"
+DIGEST = "caregiver_digest"
+ENCOURAGEMENT = "encouragement"
 # Caregivers hear about a missed week on Monday morning in the patient's zone, not at midnight.
 MISSED_WEEK_ALERT_HOUR = 9
 
@@ -44,6 +48,9 @@ TTL = {
     WEEKLY: 12 * 3600,
     AFTER_NUDGE: 6 * 3600,
     MISSED_WEEK: 12 * 3600,
+    HEADS_UP: 6 * 3600,
+    DIGEST: 24 * 3600,
+    ENCOURAGEMENT: 24 * 3600,
     VERIFY_EMAIL: 24 * 3600,
     PASSWORD_RESET: 3600,
 }
@@ -51,6 +58,8 @@ TEXT = {
     WEEKLY: N_("Time for your weekly massage check-in"),
     AFTER_NUDGE: N_("How do you feel after your massage? Tap to rate."),
     MISSED_WEEK: N_("%(name)s has no session recorded for last week."),
+    HEADS_UP: N_("%(name)s has no massage recorded yet this week. Could you help?"),
+    ENCOURAGEMENT: N_("%(name)s sent you a kind word. Tap to read it."),
     "test": N_("This is a test reminder from pnapp."),
 }
 
