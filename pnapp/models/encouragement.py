@@ -63,7 +63,7 @@ class Encouragement(db.Model):
         """Store it and, unless the patient turned encouragements off, queue its delivery
         on the patient's ladder (sent right after the commit); a second one the same day
         is a 429 whose Retry-After runs to the patient's next midnight."""
-        from pnapp.reminders.planning import plan_encouragement
+        from pnapp.reminders.caring import plan_encouragement
 
         now = now or utcnow()
         today = local_date(now, patient.timezone)
