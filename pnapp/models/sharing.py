@@ -149,14 +149,16 @@ class Invite(db.Model):
         share = CareShare(
             patient_id=invite.patient_id, caregiver_id=caregiver.id, scopes=list(invite.scopes)
         )
-        db.session.add(share)
-        # Sharing again: the old "stopped sharing" line has nothing more to say.
+        # Sharing again: the old "stopped sharing" line has nothing more to say. (Before the
+        # add: the autoflush of a later statement would meet a racing twin's row outside the
+        # try below.)
         db.session.execute(
             EndedShare.__table__.delete().where(
                 EndedShare.patient_id == invite.patient_id,
                 EndedShare.caregiver_id == caregiver.id,
             )
         )
+        db.session.add(share)
         try:
             db.session.commit()
         except IntegrityError:
