@@ -281,3 +281,42 @@ def test_a_caregiver_with_record_enters_a_session_and_can_never_delete_it(
     blind = as_bob.patch(f"/patients/{alice.id}/sessions/{session['id']}", {"notes": "x"})
     assert blind.status_code == 422
     assert as_alice.get(f"/sessions/{session['id']}").get_json()["notes"] == mine["notes"]
+
+
+def test_what_a_caregiver_entered_says_so_in_the_csv_and_the_fhir_bundle(
+    app, as_alice, as_bob, alice, bob
+):
+    import csv
+    import io
+
+    from tests.test_exports import validate
+
+    share_with(as_alice, as_bob, ["record"])
+    as_alice.post("/sessions", session_body(started_at=iso(datetime(2026, 11, 2, 15, tzinfo=UTC))))
+    as_bob.post(
+        f"/patients/{alice.id}/sessions",
+        session_body(started_at=iso(datetime(2026, 11, 9, 15, tzinfo=UTC))),
+    )
+    rows = list(
+        csv.DictReader(
+            io.StringIO(as_alice.client.get("/api/v1/export/sessions.csv").get_data(as_text=True))
+        )
+    )
+    assert [r["entered_by"] for r in rows] == ["", "Bob"]
+    bundle = as_alice.get("/export/fhir").get_json()
+    validate(bundle)
+    resources = [e["resource"] for e in bundle["entry"]]
+    [helper] = [r for r in resources if r["resourceType"] == "RelatedPerson"]
+    assert helper["name"] == [{"text": "Bob"}]
+    helper_ref = next(
+        e["fullUrl"] for e in bundle["entry"] if e["resource"] is helper or e["resource"] == helper
+    )
+    [provenance] = [r for r in resources if r["resourceType"] == "Provenance"]
+    assert provenance["agent"][0]["who"] == {"reference": helper_ref}
+    assert provenance["agent"][0]["type"]["coding"][0]["code"] == "enterer"
+    by_bob = [
+        r
+        for r in resources
+        if r["resourceType"] == "Observation" and r["performer"] == [{"reference": helper_ref}]
+    ]
+    assert len(by_bob) == 2 and len(provenance["target"]) == 3  # the procedure and its ratings
