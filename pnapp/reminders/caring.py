@@ -35,6 +35,7 @@ from pnapp.reminders.planning import (
     _insert_new,
     _with_devices,
     payload,
+    to_caregivers,
 )
 from pnapp.timeutil import iso_week_label, local_date, local_midnight, week_start, zone
 
@@ -92,26 +93,15 @@ def plan_heads_up(now: datetime) -> int:
         if at <= now <= at + LATE_LIMIT and share.created_at <= at:
             due.append((share, local_midnight(monday, patient.timezone), now, at))
     counts = _session_counts([(s, b, e) for s, b, e, _ in due])
-    with_devices = _with_devices([s.caregiver_id for s, *_ in due])
-    rows = []
-    for share, began, _, at in due:
-        if counts[share.id]:
-            continue
-        week = iso_week_label(local_date(began, share.patient.timezone))
-        rows += _deliveries(
-            share.caregiver,
-            share.caregiver_id in with_devices,
-            HEADS_UP,
-            f"{share.patient_id}:{week}",
-            at,
-            lambda share=share, week=week: payload(
-                HEADS_UP,
-                tag=f"heads-up-{share.patient_id}-{week.replace('-', '')}",
-                path=f"/care/{share.patient_id}",
-                language=user_language(share.caregiver),
-                name=share.patient.display_name,
-            ),
-        )
+    rows = to_caregivers(
+        HEADS_UP,
+        "heads-up",
+        [
+            (share, iso_week_label(local_date(began, share.patient.timezone)), at)
+            for share, began, _, at in due
+            if not counts[share.id]
+        ],
+    )
     planned = _insert_new(rows)
     db.session.commit()
     return planned

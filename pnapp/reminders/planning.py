@@ -256,29 +256,42 @@ def plan_missed_weeks(now: datetime) -> int:
         for share, began, ended, _ in due:
             if share.patient_id == patient_id and began <= started < ended:
                 counts[share.id] += 1
-    with_devices = _with_devices([share.caregiver_id for share, *_ in due])
-    rows = []
-    for share, began, _, alert_at in due:
-        if counts[share.id] >= share.patient.weekly_goal:
-            continue
-        week = iso_week_label(local_date(began, share.patient.timezone))
-        rows += _deliveries(
+    rows = to_caregivers(
+        MISSED_WEEK,
+        "missed",
+        [
+            (share, iso_week_label(local_date(began, share.patient.timezone)), alert_at)
+            for share, began, _, alert_at in due
+            if counts[share.id] < share.patient.weekly_goal
+        ],
+    )
+    planned = _insert_new(rows)
+    db.session.commit()
+    return planned
+
+
+def to_caregivers(kind: str, tag: str, items: list[tuple[CareShare, str, datetime]]) -> list[dict]:
+    """The rows of a message about a patient to each caregiver, for (share, week, due)
+    items, on the caregiver's ladder; the push opens the patient's page."""
+    with_devices = _with_devices([share.caregiver_id for share, _, _ in items])
+    return [
+        row
+        for share, week, due in items
+        for row in _deliveries(
             share.caregiver,
             share.caregiver_id in with_devices,
-            MISSED_WEEK,
+            kind,
             f"{share.patient_id}:{week}",
-            alert_at,
+            due,
             lambda share=share, week=week: payload(
-                MISSED_WEEK,
-                tag=f"missed-{share.patient_id}-{week.replace('-', '')}",
+                kind,
+                tag=f"{tag}-{share.patient_id}-{week.replace('-', '')}",
                 path=f"/care/{share.patient_id}",
                 language=user_language(share.caregiver),
                 name=share.patient.display_name,
             ),
         )
-    planned = _insert_new(rows)
-    db.session.commit()
-    return planned
+    ]
 
 
 # What the ladder reads of a person, and the same rule in SQL to skip those it would find
