@@ -242,6 +242,28 @@ ROUTES = {
             **dict.fromkeys(CAREGIVERS, 302),
         },
     ),
+    ("/care/<int:patient_id>/record", "GET"): (
+        "/care/{alice}/record",
+        None,
+        {
+            "anon": "login",
+            "alice": 404,
+            "charlie": 404,
+            "bob_ended": 404,
+            **{bob: 200 if bob == "bob_record" else 404 for bob in CAREGIVERS},
+        },
+    ),
+    ("/care/<int:patient_id>/record", "POST"): (
+        "/care/{alice}/record",
+        {"client_id": "{uuid}", "before.pain": "3", "before.stress": "4"},
+        {
+            "anon": "login",
+            "alice": 404,
+            "charlie": 404,
+            "bob_ended": 404,
+            **{bob: 302 if bob == "bob_record" else 404 for bob in CAREGIVERS},
+        },
+    ),
     ("/api/v1/patients/<int:patient_id>/sessions", "POST"): (
         "/api/v1/patients/{alice}/sessions",
         "new-session",

@@ -320,3 +320,24 @@ def test_what_a_caregiver_entered_says_so_in_the_csv_and_the_fhir_bundle(
         if r["resourceType"] == "Observation" and r["performer"] == [{"reference": helper_ref}]
     ]
     assert len(by_bob) == 2 and len(provenance["target"]) == 3  # the procedure and its ratings
+
+
+def test_the_record_page_saves_what_the_patient_says_and_her_history_names_who_entered_it(
+    app, as_alice, as_bob, alice
+):
+    from tests.test_pages import Browser
+
+    share_with(as_alice, as_bob, ["progress", "record"])
+    bob = Browser(as_bob.client)
+    assert "Record a session for Alice" in text(as_bob.client.get(f"/care/{alice.id}"))
+    refused = bob.submit(f"/care/{alice.id}/record", {"before.pain": "3"})
+    assert refused.status_code == 422 and as_alice.get("/sessions").get_json()["items"] == []
+    saved = bob.submit(
+        f"/care/{alice.id}/record",
+        {"before.pain": "6", "before.stress": "5", "after.pain": "3", "after.stress": "2"},
+    )
+    assert "Saved for Alice." in text(saved)
+    [session] = as_alice.get("/sessions").get_json()["items"]
+    assert (session["before"]["pain"], session["after"]["pain"]) == (6, 3)
+    assert "entered by Bob" in text(as_alice.client.get("/history"))
+    assert "entered by Bob" in text(as_alice.client.get(f"/sessions/{session['id']}"))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -11,20 +13,24 @@ from flask_login import current_user, login_required
 from pnapp.assets import public_url
 from pnapp.errors import DomainError, TooMany, http_status
 from pnapp.extensions import ACCEPT_LIMIT, db, limiter
+from pnapp.forms import to_json_shape
 from pnapp.insights import progress_page
 from pnapp.models import (
     DEFAULT_SCOPES,
+    MEASURES,
     PRESETS,
     SCOPES,
     CareShare,
     Encouragement,
     EndedShare,
     Invite,
+    MassageSession,
     access,
 )
-from pnapp.pages import WEEK_CHOICES
+from pnapp.pages import WEEK_CHOICES, form_page, submit
 from pnapp.pagination import session_page
 from pnapp.qr import qr_svg
+from pnapp.schemas import SessionInSchema
 from pnapp.timeutil import utcnow
 
 bp = Blueprint("care", __name__)
@@ -204,6 +210,30 @@ def care_patient(patient_id: int):
         sent_today=Encouragement.sent_today(current_user, found.patient),
         **view,
     )
+
+
+@bp.route("/care/<int:patient_id>/record", methods=["GET", "POST"])
+@login_required
+def record_for(patient_id: int):
+    """A caregiver with `record` taps in the ratings the patient says aloud, before and
+    after together, on the same big buttons; the session is entered by the caregiver."""
+    found = CareShare.grant(current_user, patient_id, "record")
+    patient = found.patient
+    errors, form = {}, {"client_id": str(uuid.uuid4())}
+    if request.method == "POST":
+        form = to_json_shape(
+            request.form, ints=MEASURES, groups=("before", "after"), tz=patient.timezone
+        )
+        done, errors = submit(
+            SessionInSchema(only=("client_id", "before", "after")),
+            form,
+            lambda data: MassageSession.record(patient, data, current_user)[0],
+            gettext("Saved for %(name)s.", name=patient.display_name),
+            url_for("care.care_patient", patient_id=patient_id),
+        )
+        if done:
+            return done
+    return form_page("care/record.html", errors, patient=patient, form=form)
 
 
 @bp.post("/care/<int:patient_id>/encourage")
