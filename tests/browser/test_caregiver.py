@@ -1,4 +1,5 @@
-"""A patient invites a caregiver by QR link, and ends it: on two phones."""
+"""A patient invites a caregiver through the share sheet, the caregiver records a session
+for her, and she ends the share: on two phones."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_record_session import log_in
+from tests.browser.test_record_session import log_in, tap_rating
 from tests.conftest import Api, make_user
 from tests.helpers import iso, session_body
 
@@ -54,6 +55,7 @@ def test_alice_invites_bob_by_qr_link_and_ends_it(
     phone.goto("/share")
     expect(phone.get_by_label("Weeks kept and relief")).to_be_checked()
     expect(phone.get_by_label("My notes")).not_to_be_checked()
+    phone.get_by_label("Let them record sessions for me").check()
     phone.get_by_role("button", name="Make an invitation link").tap()
     qr = phone.locator(".qr svg")
     expect(qr).to_be_visible()
@@ -81,6 +83,16 @@ def test_alice_invites_bob_by_qr_link_and_ends_it(
     expect(bob.get_by_role("heading", name="Weeks kept")).to_be_visible()
     expect(bob.locator(".calendar li.kept")).to_have_count(3)
     expect(bob.get_by_text("only for me")).to_have_count(0)
+
+    # Bob records today's session for Alice as she tells him her ratings.
+    bob.get_by_role("link", name="Record a session for Alice").tap()
+    for form, pain, stress in (("before", 6, 5), ("after", 3, 2)):
+        tap_rating(bob, form, "pain", pain)
+        tap_rating(bob, form, "stress", stress)
+    bob.get_by_role("button", name="Save").tap()
+    expect(bob.get_by_text("Saved for Alice.")).to_be_visible()
+    phone.goto("/history")
+    expect(phone.get_by_text("entered by Bob")).to_have_count(1)
 
     # Alice sees that Bob looked.
     phone.goto("/share")
