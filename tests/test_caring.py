@@ -320,6 +320,10 @@ def test_what_a_caregiver_entered_says_so_in_the_csv_and_the_fhir_bundle(
         if r["resourceType"] == "Observation" and r["performer"] == [{"reference": helper_ref}]
     ]
     assert len(by_bob) == 2 and len(provenance["target"]) == 3  # the procedure and its ratings
+    from tests.test_exports import pdf_text
+
+    report, _ = pdf_text(as_alice.client.get("/api/v1/export/report.pdf").get_data())
+    assert "1 session was entered for Alice by Bob." in report
 
 
 def test_the_record_page_saves_what_the_patient_says_and_her_history_names_who_entered_it(
