@@ -207,7 +207,49 @@ def test_no_digest_without_the_scope_or_a_confirmed_address(
     assert mailbox.messages == []
 
 
+def test_the_digest_is_in_the_caregivers_language_and_one_click_stops_it(
+    app, as_alice, as_bob, alice, bob, mailbox
+):
+    from urllib.parse import urlsplit
+
+    confirm_address(app, bob.id)
+    assert as_bob.patch("/me", {"language": "fr-CA"}).status_code == 200
+    share_with(as_alice, as_bob, ["digest"])
+    backdate_shares(app)
+    with app.app_context():
+        send_due_reminders(MONDAY_10AM + timedelta(minutes=1))
+    [mail] = mailbox.messages
+    assert mail["Content-Language"] == "fr-CA"
+    body = mail.get_body(("plain",)).get_content()
+    assert "Bonjour Bob," in body and "Ouvrir la page de Alice" in body
+    # The mail provider's one click: no cookie, no CSRF token; no digest the next week.
+    path = urlsplit(mail["List-Unsubscribe"].strip().strip("<>")).path
+    provider = app.test_client()
+    assert provider.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    mailbox.clear()
+    with app.app_context():
+        send_due_reminders(MONDAY_10AM + timedelta(days=7, minutes=1))
+    assert mailbox.messages == []
+
+
 # Encouragements
+
+
+def test_an_encouragement_reaches_a_patient_without_a_phone_by_mail_in_her_language(
+    app, as_alice, as_bob, alice, mailbox
+):
+    from pnapp.reminders.instant import wait_idle
+
+    confirm_address(app, alice.id)
+    share_with(as_alice, as_bob, ["progress"])
+    sent = as_bob.post(f"/patients/{alice.id}/encouragements", {"message": "drive"})
+    assert sent.status_code == 201
+    wait_idle(app)
+    [mail] = mailbox.messages
+    assert mail["To"] == "alice@example.com" and mail["Subject"] == "Bob sent you a kind word"
+    body = mail.get_body(("plain",)).get_content()
+    assert "Bob says:" in body and "I can drive you to your next massage. Just ask." in body
+    assert mail["List-Unsubscribe"]
 
 
 def test_a_caregiver_sends_one_encouragement_a_day_and_the_patient_sees_it(
