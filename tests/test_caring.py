@@ -44,6 +44,7 @@ def test_the_patient_sees_who_looked_newest_first(app, as_alice, as_bob, alice, 
     assert items[0]["who"] == {"id": None, "display_name": "Dr. Lee"}
     assert items[1]["who"] == {"id": bob.id, "display_name": "Bob"}
     assert all(i["at"].endswith("Z") for i in items)
+    assert len(as_alice.get("/export/all.json").get_json()["access_log"]) == 5
     # Only the patient reads it; the caregiver's own reads are not theirs to see.
     assert as_bob.get("/access-log").status_code == 403
     page = text(as_alice.client.get("/share"))

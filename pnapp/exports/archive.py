@@ -11,8 +11,10 @@ from sqlalchemy.orm import selectinload
 
 from pnapp.extensions import db
 from pnapp.models import (
+    AccessEntry,
     CareShare,
     Delivery,
+    Encouragement,
     Invite,
     MassageSession,
     PgicAnswer,
@@ -80,4 +82,7 @@ def all_json(patient: User, *, now: datetime | None = None) -> dict[str, Any]:
             PushSubscription, PushSubscription.user_id, exclude=("p256dh", "auth")
         ),
         "deliveries": rows(Delivery, Delivery.user_id),
+        # Who looked at this account's data, and the kind words received.
+        "access_log": rows(AccessEntry, AccessEntry.patient_id),
+        "encouragements": rows(Encouragement, Encouragement.patient_id),
     }
