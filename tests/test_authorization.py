@@ -269,10 +269,12 @@ ROUTES = {
         "new-session",
         {**care_api("record"), "bob_record": 201},
     ),
+    # Alice's own session: `record` alone changes only what that caregiver entered
+    # (tests/test_caring.py), and never shows another single session.
     ("/api/v1/patients/<int:patient_id>/sessions/<int:session_id>", "PATCH"): (
         f"/api/v1/patients/{{alice}}/sessions/{S}",
         {"after": {"pain": 1, "stress": 1}},
-        care_api("record"),
+        {**care_api("record"), "bob_record": 404},
     ),
     ("/api/v1/patients/<int:patient_id>/encouragements", "POST"): (
         "/api/v1/patients/{alice}/encouragements",

@@ -144,6 +144,21 @@ def test_a_late_reminder_day_moves_the_heads_up_to_sunday_noon(app):
     assert heads_up_at(monday, 6, "America/Toronto") == sunday_noon
 
 
+def test_a_caregiver_without_a_phone_gets_the_heads_up_by_mail(
+    app, as_alice, as_bob, alice, bob, mailbox
+):
+    confirm_address(app, bob.id)
+    share_with(as_alice, as_bob, ["heads_up"])
+    backdate_shares(app)
+    with app.app_context():
+        send_due_reminders(WEDNESDAY_6PM + timedelta(minutes=1))
+        send_due_reminders(WEDNESDAY_6PM + timedelta(minutes=2))
+    [mail] = mailbox.messages
+    assert mail["Subject"] == "Alice has no massage recorded yet this week"
+    body = mail.get_body(("plain",)).get_content()
+    assert "help Alice book a massage or offer a ride" in body and f"/care/{alice.id}" in body
+
+
 # The weekly digest
 
 
@@ -324,6 +339,10 @@ def test_a_caregiver_with_record_enters_a_session_and_can_never_delete_it(
     blind = as_bob.patch(f"/patients/{alice.id}/sessions/{session['id']}", {"notes": "x"})
     assert blind.status_code == 422
     assert as_alice.get(f"/sessions/{session['id']}").get_json()["notes"] == mine["notes"]
+    # Alice's own sessions stay out of reach without `sessions`: not even a PATCH shows one.
+    hers = as_alice.post("/sessions", session_body()).get_json()
+    peek = as_bob.patch(f"/patients/{alice.id}/sessions/{hers['id']}", {})
+    assert peek.status_code == 404 and "before" not in peek.get_data(as_text=True)
 
 
 def test_what_a_caregiver_entered_says_so_in_the_csv_and_the_fhir_bundle(

@@ -159,6 +159,9 @@ class PatientSessionItem(MethodView):
         A caregiver can never delete one."""
         share = recorder(patient_id, data)
         session = share.patient.own_session(session_id)
+        if session.entered_by != current_user.id and not share.has("sessions"):
+            # Without `sessions` a caregiver sees no single session but those they entered.
+            raise ApiError(404)
         session.update(share.patient, data)
         return as_seen(share, session)
 
