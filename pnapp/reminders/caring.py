@@ -17,7 +17,6 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from pnapp.extensions import db
 from pnapp.i18n import N_, user_language
@@ -29,12 +28,12 @@ from pnapp.reminders.planning import (
     ENCOURAGEMENT,
     HEADS_UP,
     LATE_LIMIT,
-    REACHABLE,
     _deliveries,
     _delivery,
     _insert_new,
     _with_devices,
     payload,
+    shares_with,
     to_caregivers,
 )
 from pnapp.timeutil import iso_week_label, local_date, local_midnight, week_start, zone
@@ -51,17 +50,6 @@ def heads_up_at(monday: date, weekday: int, tz: str) -> datetime:
     day, hour = (weekday + 2, 18) if weekday + 2 <= 5 else (6, 12)
     local = datetime.combine(monday + timedelta(days=day), time(hour), tzinfo=zone(tz))
     return local.astimezone(UTC)
-
-
-def _shares_with(scope: str) -> list[CareShare]:
-    """Shares holding `scope` whose caregiver can be reached at all."""
-    shares = db.session.scalars(
-        select(CareShare)
-        .join(User, User.id == CareShare.caregiver_id)
-        .where(REACHABLE)
-        .options(selectinload(CareShare.patient), selectinload(CareShare.caregiver))
-    ).all()
-    return [s for s in shares if s.has(scope)]
 
 
 def _session_counts(due: list[tuple[CareShare, datetime, datetime]]) -> dict[int, int]:
@@ -86,7 +74,7 @@ def plan_heads_up(now: datetime) -> int:
     """One nudge per caregiver holding `heads_up`, patient and week, when the week has no
     session by the heads-up time (and none since, up to now)."""
     due = []
-    for share in _shares_with("heads_up"):
+    for share in shares_with("heads_up"):
         patient = share.patient
         monday = week_start(local_date(now, patient.timezone))
         at = heads_up_at(monday, patient.reminder_weekday, patient.timezone)
@@ -111,7 +99,7 @@ def plan_digests(now: datetime) -> int:
     """One digest mail per caregiver holding `digest`, patient and week, on Monday at
     DIGEST_HOUR in the patient's zone, about the weeks that just ended."""
     rows = []
-    for share in _shares_with("digest"):
+    for share in shares_with("digest"):
         if not can_mail(share.caregiver):
             continue
         tz = share.patient.timezone

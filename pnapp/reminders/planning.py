@@ -224,16 +224,8 @@ def plan_missed_weeks(now: datetime) -> int:
     """Tell caregivers holding the `alerts` scope when a patient's week ended with the goal
     not met: once per caregiver, patient and week, on Monday morning in the patient's zone,
     by the caregiver's own channels."""
-    shares = db.session.scalars(
-        select(CareShare)
-        .join(User, User.id == CareShare.caregiver_id)
-        .where(REACHABLE)
-        .options(selectinload(CareShare.patient), selectinload(CareShare.caregiver))
-    ).all()
     due = []
-    for share in shares:
-        if not share.has("alerts"):
-            continue
+    for share in shares_with("alerts"):
         patient = share.patient
         this_monday = week_start(local_date(now, patient.timezone))
         week_began = local_midnight(this_monday - timedelta(weeks=1), patient.timezone)
@@ -268,6 +260,17 @@ def plan_missed_weeks(now: datetime) -> int:
     planned = _insert_new(rows)
     db.session.commit()
     return planned
+
+
+def shares_with(scope: str) -> list[CareShare]:
+    """Shares holding `scope` whose caregiver can be reached at all."""
+    shares = db.session.scalars(
+        select(CareShare)
+        .join(User, User.id == CareShare.caregiver_id)
+        .where(REACHABLE)
+        .options(selectinload(CareShare.patient), selectinload(CareShare.caregiver))
+    ).all()
+    return [s for s in shares if s.has(scope)]
 
 
 def to_caregivers(kind: str, tag: str, items: list[tuple[CareShare, str, datetime]]) -> list[dict]:
