@@ -16,7 +16,7 @@ from pnapp.models import CareShare, Invite
 from tests.conftest import PASSWORD, Api, make_user
 from tests.helpers import session_body
 
-SCOPES = ("progress", "sessions", "notes", "alerts")
+SCOPES = ("progress", "sessions", "notes", "alerts", "record", "digest", "heads_up")
 CAREGIVERS = tuple(f"bob_{s}" for s in SCOPES)
 CALLERS = ("anon", "charlie", "bob_ended", *CAREGIVERS, "alice")  # alice last: she may delete
 SECRETS = ("SECRET-NOTE-4521", "Therapist-Zed", "alice@example.com")
@@ -244,6 +244,84 @@ ROUTES = {
             "charlie": 404,
             "bob_ended": 404,
             **dict.fromkeys(CAREGIVERS, 200),
+        },
+    ),
+    ("/care/<int:patient_id>/encourage", "POST"): (
+        "/care/{alice}/encourage",
+        {"message": "proud"},
+        {
+            "anon": "login",
+            "alice": 404,
+            "charlie": 404,
+            "bob_ended": 404,
+            **dict.fromkeys(CAREGIVERS, 302),
+        },
+    ),
+    ("/care/<int:patient_id>/record", "GET"): (
+        "/care/{alice}/record",
+        None,
+        {
+            "anon": "login",
+            "alice": 404,
+            "charlie": 404,
+            "bob_ended": 404,
+            **{bob: 200 if bob == "bob_record" else 404 for bob in CAREGIVERS},
+        },
+    ),
+    ("/care/<int:patient_id>/record", "POST"): (
+        "/care/{alice}/record",
+        {"client_id": "{uuid}", "before.pain": "3", "before.stress": "4"},
+        {
+            "anon": "login",
+            "alice": 404,
+            "charlie": 404,
+            "bob_ended": 404,
+            **{bob: 302 if bob == "bob_record" else 404 for bob in CAREGIVERS},
+        },
+    ),
+    ("/api/v1/patients/<int:patient_id>/sessions", "POST"): (
+        "/api/v1/patients/{alice}/sessions",
+        "new-session",
+        {**care_api("record"), "bob_record": 201},
+    ),
+    # Alice's own session: `record` alone changes only what that caregiver entered
+    # (tests/test_caring.py), and never shows another single session.
+    ("/api/v1/patients/<int:patient_id>/sessions/<int:session_id>", "PATCH"): (
+        f"/api/v1/patients/{{alice}}/sessions/{S}",
+        {"after": {"pain": 1, "stress": 1}},
+        {**care_api("record"), "bob_record": 404},
+    ),
+    ("/api/v1/patients/<int:patient_id>/encouragements", "POST"): (
+        "/api/v1/patients/{alice}/encouragements",
+        {"message": "proud"},
+        {
+            "anon": 401,
+            "alice": 403,
+            "charlie": 404,
+            "bob_ended": 404,
+            **dict.fromkeys(CAREGIVERS, 201),
+        },
+    ),
+    ("/api/v1/encouragements", "GET"): ("/api/v1/encouragements", None, SELF_API),
+    ("/api/v1/access-log", "GET"): ("/api/v1/access-log", None, OWN_API),
+    ("/share/<int:share_id>/end", "GET"): (
+        "/share/{share}/end",
+        None,
+        {
+            "anon": "login",
+            "alice": 200,
+            "charlie": 404,
+            "bob_ended": 404,
+            **{bob: 200 if bob == "bob_progress" else 404 for bob in CAREGIVERS},
+        },
+    ),
+    ("/share/encouragements", "POST"): (
+        "/share/encouragements",
+        {"encouragements": "on"},
+        {
+            "anon": "login",
+            "alice": 302,
+            **dict.fromkeys(("charlie", "bob_ended", *CAREGIVERS), 403),
         },
     ),
     ("/healthz", "GET"): ("/healthz", None, PUBLIC),
@@ -508,6 +586,6 @@ def test_the_matrix_world_is_what_it_claims(app):
     world = World(app)
     with app.app_context():
         scopes = sorted(tuple(s.scopes) for s in db.session.query(CareShare))
-        assert len(scopes) == 5  # four bobs and charlie; bob_ended's share is gone
+        assert len(scopes) == 8  # seven bobs and charlie; bob_ended's share is gone
         assert db.session.query(Invite).filter(Invite.used_at.is_(None)).count() == 1
     assert world.clients["bob_ended"].get("/shares").get_json()["items"] == []

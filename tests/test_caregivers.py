@@ -12,6 +12,7 @@ from pnapp.models import CareShare, Delivery, Invite, User, hash_token
 from pnapp.reminders import send_due_reminders
 from tests.conftest import Api, invite, make_user, share_with
 from tests.helpers import iso, session_body
+from tests.test_pages import text
 
 
 def test_an_invitation_is_a_one_time_link_stored_only_as_a_hash(app, as_alice, alice):
@@ -108,8 +109,13 @@ def test_ending_a_share_ends_access_at_once(as_alice, as_bob, alice, who_ends, a
     assert as_bob.get(f"/patients/{alice.id}/progress").status_code == 404
     assert as_bob.get(f"/patients/{alice.id}/sessions").status_code == 404
     assert as_bob.get("/shares").get_json()["items"] == []
+    # Bob is told who ended it and when, instead of a bare "not found", and sees no data.
     page = as_bob.client.get(f"/care/{alice.id}")
-    assert page.status_code == 404 and "Alice" not in page.get_data(as_text=True)
+    said = text(page)
+    assert page.status_code == 404 and "Weeks kept" not in said
+    ended = "Alice stopped sharing on" if who_ends == "patient" else "You stopped following Alice"
+    assert ended in said
+    assert ended in text(as_bob.client.get("/care"))
 
 
 def test_a_stranger_cannot_touch_a_share(as_alice, as_bob, app):
@@ -140,7 +146,10 @@ def test_the_invitation_page_leads_a_new_caregiver_through_sign_up(app, as_alice
     token = invite(as_alice)
     browser = Browser(app.test_client())
     landing = text(browser.get(f"/invite/{token}"))
-    assert "Alice invites you" in landing and "Weeks kept and relief" in landing
+    # Spoken to the caregiver, about Alice: not in Alice's own words ("My notes").
+    assert "Alice invites you" in landing
+    assert "Alice would like you to see: how many weeks they kept" in landing
+    assert "an alert when they miss a week" in landing and "I miss" not in landing
     signed_up = browser.submit(
         f"/register?next=/invite/{token}&role=caregiver",
         {

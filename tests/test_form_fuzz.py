@@ -73,6 +73,9 @@ WHO = {
     "/unsubscribe/<token>": ["anonymous"],
     "/links": ["patient"],
     "/links/<int:link_id>/revoke": ["patient"],
+    "/share/encouragements": ["patient"],
+    "/care/<int:patient_id>/encourage": ["caregiver"],
+    "/care/<int:patient_id>/record": ["caregiver"],
 }
 LOGS_OUT = ("/logout", "/settings/logout-everywhere", "/settings/logins/<int:login_id>/end")
 CASES = [(form, who) for form in FORMS for who in WHO.get(form, ["nobody knows"])]
@@ -88,6 +91,7 @@ KNOWN = [
     *("display_name", "timezone", "weekly_goal", "language", "email", "password"),
     *("current_password", "new_password", "role", "action", "scopes", "days", "csrf_token"),
     *("label", "contents", "expires_in_days", "passcode"),
+    *("message", "encouragements"),
 ]
 ODD_VALUES = [
     *("", " ", "²", "--5", "-", "٣", "9" * 5000, "-" + "1" * 30, "1e3", "0x10", "1_0"),
@@ -140,6 +144,7 @@ class World:
             "therapist_id": therapist,
             "share_id": share["id"],
             "token": spare["invite_url"].rsplit("/", 1)[-1],
+            "patient_id": alice.id,
         }
         self.tokens = {who: client.csrf_token() for who, client in self.clients.items()}
 

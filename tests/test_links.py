@@ -198,6 +198,11 @@ def test_a_right_passcode_after_wrong_ones_opens_and_counts_once(app, as_alice):
     assert manifest(anon, link, passcode="482913").status_code == 200
     assert manifest(anon, link, passcode="482913").status_code == 200
     assert as_alice.get("/links").get_json()["items"][0]["opens"] == 2
+    # Each open is in the patient's access log under the link's label; wrong tries are not.
+    log = as_alice.get("/access-log").get_json()["items"]
+    assert [(e["who"], e["what"]) for e in log] == [
+        ({"id": None, "display_name": "Dana Lee, RMT"}, "link")
+    ] * 2
 
 
 def test_files_longer_than_embedded_length_max_come_by_location_for_an_hour(app, as_alice):

@@ -111,3 +111,77 @@ def test_four_schedulers_racing_send_each_mail_exactly_once(app, mailbox):
     assert set(per_address.values()) == {1}
     assert all(m["List-Unsubscribe"] for m in mailbox.messages)
     assert states(app) == {"sent": PATIENTS}
+
+
+PAIRS = 150
+
+
+def add_caregivers(app, service, scopes: list[str]) -> None:
+    """PAIRS patients in Toronto (reminder on Mondays), each followed by a caregiver with
+    `scopes`, a phone and a confirmed address."""
+    from sqlalchemy import insert
+
+    from pnapp.models import CareShare, PushSubscription, User
+    from tests.conftest import accounts
+
+    long_ago = datetime(2026, 10, 1, tzinfo=UTC)
+    with app.app_context():
+        hashed = accounts._hasher.hash("not used here")
+        people = [
+            {
+                "email": f"{role}{i}@example.com",
+                "password_hash": hashed,
+                "display_name": f"{role.title()} {i}",
+                "role": role,
+                "timezone": "America/Toronto",
+                "weekly_goal": 1,
+                "reminder_weekday": 0,
+                "email_verified": role == "caregiver",
+                "created_at": long_ago,
+            }
+            for i in range(PAIRS)
+            for role in ("patient", "caregiver")
+        ]
+        ids = list(db.session.scalars(insert(User).returning(User.id), people))
+        pairs = list(zip(ids[::2], ids[1::2], strict=True))
+        db.session.execute(
+            insert(CareShare),
+            [
+                {"patient_id": p, "caregiver_id": c, "scopes": scopes, "created_at": long_ago}
+                for p, c in pairs
+            ],
+        )
+        db.session.execute(
+            insert(PushSubscription),
+            [
+                {"user_id": c, "failures": 0, "created_at": long_ago}
+                | service.subscriber(f"u{c}").subscription()["keys"]
+                | {"endpoint": service.subscribers[f"u{c}"].endpoint}
+                for _, c in pairs
+            ],
+        )
+        db.session.commit()
+
+
+def test_four_schedulers_racing_send_each_heads_up_and_digest_exactly_once(
+    app, push_service, mailbox
+):
+    add_caregivers(app, push_service, ["progress", "digest", "heads_up"])
+    # Wednesday 18:00 in Toronto: every patient's week still has no session.
+    race(app, datetime(2026, 11, 18, 23, 1, tzinfo=UTC))
+    per_caregiver = Counter(m.name for m in push_service.messages)
+    assert len(per_caregiver) == PAIRS and set(per_caregiver.values()) == {1}
+    assert all(
+        m.payload["notification"]["body"].endswith(
+            "has no massage recorded yet this week. Could you help?"
+        )
+        for m in push_service.messages
+    )
+    assert mailbox.messages == []
+    # The next Monday at 10:00: one digest mail each, by e-mail only.
+    race(app, datetime(2026, 11, 23, 15, 1, tzinfo=UTC))
+    per_address = Counter(m["To"] for m in mailbox.messages)
+    assert len(per_address) == PAIRS and set(per_address.values()) == {1}
+    assert {m["Subject"].split(" with ")[0] for m in mailbox.messages} == {"This week"}
+    assert len(push_service.messages) == PAIRS  # no second heads-up
+    assert states(app) == {"sent": 2 * PAIRS}

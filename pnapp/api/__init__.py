@@ -98,6 +98,7 @@ def init_app(app: Flask) -> None:
     from pnapp.api import (
         auth,
         calendar,
+        caring,
         exports,
         links,
         progress,
@@ -120,7 +121,9 @@ def init_app(app: Flask) -> None:
     access.init_spec(api.spec)
     api.spec.plugins.insert(api.spec.plugins.index(api.ma_plugin), access)
     api.ma_plugin.converter.add_attribute_function(null_only_when_nullable)
-    for module in (auth, sessions, progress, shares, therapists, push, exports, calendar, links):
+    for module in (
+        auth, sessions, progress, shares, caring, therapists, push, exports, calendar, links
+    ):
         api.register_blueprint(module.bp)
     api.spec.components.security_scheme(
         "session", {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]}

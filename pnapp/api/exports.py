@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 import re
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 from flask_login import current_user
 
 from pnapp import exports
 from pnapp.api import ERROR, requires, resource
 from pnapp.errors import ApiError
-from pnapp.models import CareShare, User
+from pnapp.models import CareShare, User, record_access
 from pnapp.schemas import ExportQuerySchema, ReportQuerySchema
 from pnapp.timeutil import local_date, utcnow
 
@@ -44,6 +44,8 @@ def export_subject(patient_id: int | None) -> tuple[User, bool]:
     if patient_id is None:
         raise ApiError(422, fields={"patient_id": ["Say whose export you want."]})
     share = CareShare.grant(current_user, patient_id, "sessions")
+    what = "report" if request.endpoint.endswith("report_pdf") else "export"
+    record_access(patient_id, what, viewer=current_user)
     return share.patient, share.has("notes")
 
 

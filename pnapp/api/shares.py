@@ -10,7 +10,7 @@ from pnapp.assets import public_url
 from pnapp.errors import ApiError
 from pnapp.extensions import ACCEPT_LIMIT
 from pnapp.i18n import N_
-from pnapp.models import CareShare, Invite
+from pnapp.models import CareShare, Invite, MassageSession, record_access
 from pnapp.pagination import session_page
 from pnapp.schemas import (
     AcceptSchema,
@@ -19,8 +19,11 @@ from pnapp.schemas import (
     PendingInviteListSchema,
     ProgressQuerySchema,
     ProgressSchema,
+    SessionInSchema,
     SessionPageSchema,
+    SessionPatchSchema,
     SessionQuerySchema,
+    SessionSchema,
     ShareListSchema,
     SharePatchSchema,
     ShareSchema,
@@ -105,7 +108,7 @@ class ShareItem(MethodView):
     @bp.response(204)
     def delete(self, share_id):
         """End a share; either side may, and access ends at once."""
-        CareShare.of(current_user, share_id).end()
+        CareShare.of(current_user, share_id).end(by=current_user)
 
 
 @bp.get("/patients/<int:patient_id>/progress")
@@ -115,6 +118,7 @@ class ShareItem(MethodView):
 def patient_progress(args, patient_id):
     """A patient's progress, for a caregiver holding the `progress` scope."""
     share = CareShare.grant(current_user, patient_id, "progress")
+    record_access(patient_id, "progress", viewer=current_user)
     return share.patient.progress(utcnow(), args["weeks"])
 
 
@@ -127,10 +131,52 @@ class PatientSessions(MethodView):
     def get(self, args, patient_id):
         """A patient's sessions for a caregiver with `sessions`; notes only with `notes`."""
         share = CareShare.grant(current_user, patient_id, "sessions")
+        record_access(patient_id, "sessions", viewer=current_user)
         items, next_cursor = session_page(share.patient, **args)
         if not share.has("notes"):
             items = [WithoutNotes(s) for s in items]
         return {"items": items, "next_cursor": next_cursor}
+
+    @bp.arguments(SessionInSchema)
+    @bp.response(201, SessionSchema)
+    @bp.alt_response(200, schema=SessionSchema, description="A retry: the stored session")
+    @bp.alt_response(409, schema=ERROR, description="client_id reused with another body")
+    def post(self, data, patient_id):
+        """Record a session for a patient, with the `record` scope; `entered_by` is you."""
+        share = recorder(patient_id, data)
+        session, created = MassageSession.record(share.patient, data, current_user)
+        return as_seen(share, session), 201 if created else 200
+
+
+@bp.route("/patients/<int:patient_id>/sessions/<int:session_id>")
+class PatientSessionItem(MethodView):
+    decorators = [requires("caregiver")]
+
+    @bp.arguments(SessionPatchSchema, required=False)
+    @bp.response(200, SessionSchema)
+    def patch(self, data, patient_id, session_id):
+        """Change a patient's session (typically add the after ratings), with `record`.
+        A caregiver can never delete one."""
+        share = recorder(patient_id, data)
+        session = share.patient.own_session(session_id)
+        if session.entered_by != current_user.id and not share.has("sessions"):
+            # Without `sessions` a caregiver sees no single session but those they entered.
+            raise ApiError(404)
+        session.update(share.patient, data)
+        return as_seen(share, session)
+
+
+def recorder(patient_id: int, data: dict) -> CareShare:
+    """The caregiver's share with `record` (else 404); notes only with `notes` too, since
+    writing them blind could wipe out the patient's own."""
+    share = CareShare.grant(current_user, patient_id, "record")
+    if "notes" in data and not share.has("notes"):
+        raise ApiError(422, fields={"notes": [N_("Only the patient can write notes here.")]})
+    return share
+
+
+def as_seen(share: CareShare, session):
+    return session if share.has("notes") else WithoutNotes(session)
 
 
 class WithoutNotes:

@@ -11,8 +11,10 @@ from sqlalchemy.orm import selectinload
 
 from pnapp.extensions import db
 from pnapp.models import (
+    AccessEntry,
     CareShare,
     Delivery,
+    Encouragement,
     Invite,
     Link,
     MassageSession,
@@ -83,4 +85,7 @@ def all_json(patient: User, *, now: datetime | None = None) -> dict[str, Any]:
         "deliveries": rows(Delivery, Delivery.user_id),
         # The encrypted files and the hashes open nothing without the link: left out.
         "links": rows(Link, Link.patient_id, exclude=("manifest_hash", "passcode_hash", "files")),
+        # Who looked at this account's data, and the kind words received.
+        "access_log": rows(AccessEntry, AccessEntry.patient_id),
+        "encouragements": rows(Encouragement, Encouragement.patient_id),
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 
-from pnapp.exports.records import WHENS, patient_sessions, patient_therapists
+from pnapp.exports.records import WHENS, patient_sessions, patient_therapists, recorders
 from pnapp.models import MEASURES, User
 from pnapp.timeutil import to_utc_iso, zone
 
@@ -28,7 +28,7 @@ def csv_header(include_notes: bool = False) -> list[str]:
     header += ["therapist", "areas", "adjuncts"]
     for when in WHENS:
         header += [f"{when}_{m}" for m in MEASURES] + [f"{when}_recorded_at_utc"]
-    return header + (["notes"] if include_notes else [])
+    return header + ["entered_by"] + (["notes"] if include_notes else [])
 
 
 def sessions_csv(patient: User, *, include_notes: bool = False) -> str:
@@ -40,7 +40,10 @@ def sessions_csv(patient: User, *, include_notes: bool = False) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(csv_header(include_notes))
-    for s in patient_sessions(patient):
+    sessions = patient_sessions(patient)
+    # Empty when the patient entered it; a caregiver's name when they did.
+    entered = {uid: u.display_name for uid, u in recorders(patient, sessions).items()}
+    for s in sessions:
         row = [
             s.id,
             s.started_at.astimezone(tz).isoformat(),
@@ -55,6 +58,7 @@ def sessions_csv(patient: User, *, include_notes: bool = False) -> str:
             recorded = getattr(s, f"{when}_recorded_at")
             row += [getattr(s, f"{when}_{m}") for m in MEASURES]
             row.append(to_utc_iso(recorded) if recorded else None)
+        row.append(_text_cell(entered.get(s.entered_by)))
         if include_notes:
             row.append(_text_cell(s.notes))
         # csv writes None as an empty cell: "not rated" stays distinct from 0.

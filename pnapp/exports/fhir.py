@@ -27,7 +27,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pnapp.exports.records import WHENS, patient_sessions, patient_therapists
+from pnapp.exports.records import WHENS, patient_sessions, patient_therapists, recorders
 from pnapp.models import MEASURES, MassageSession, PgicAnswer, Therapist, User, pgic
 from pnapp.timeutil import to_utc_iso, utcnow
 
@@ -35,6 +35,7 @@ SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
 SELF_RATING = "https://pnapp.example/fhir/CodeSystem/self-rating"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+PARTICIPANT_TYPE = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
 
 MASSAGE = {"system": SNOMED, "code": "387854002", "display": "Massage"}
 PAIN = {
@@ -120,6 +121,29 @@ def _procedure(
     return procedure
 
 
+def _provenance(session: MassageSession, targets: list[str], enterer: str) -> dict[str, Any]:
+    """Who entered a session the patient did not enter themselves."""
+    return {
+        "resourceType": "Provenance",
+        "target": [{"reference": t} for t in targets],
+        "recorded": to_utc_iso(session.created_at),
+        "agent": [
+            {
+                "type": {
+                    "coding": [
+                        {
+                            "system": PARTICIPANT_TYPE,
+                            "code": "enterer",
+                            "display": "Enterer",
+                        }
+                    ]
+                },
+                "who": {"reference": enterer},
+            }
+        ],
+    }
+
+
 def _questionnaire_url(base_url: str) -> str:
     return f"{base_url}/fhir/Questionnaire/pgic"
 
@@ -192,22 +216,45 @@ def fhir_bundle(patient: User, base_url: str, *, now: datetime | None = None) ->
     patient_ref = _urn(base_url, "users", patient.id)
     entries = [{"fullUrl": patient_ref, "resource": _patient(patient, base_url)}]
     therapists = patient_therapists(patient)
-    for s in patient_sessions(patient):
+    sessions = patient_sessions(patient)
+    # A caregiver who entered sessions for the patient: a RelatedPerson, the performer of
+    # those ratings, and the enterer in each such session's Provenance.
+    helpers = recorders(patient, sessions)
+    for uid, helper in sorted(helpers.items()):
+        entries.append(
+            {
+                "fullUrl": _urn(base_url, "related", uid),
+                "resource": {
+                    "resourceType": "RelatedPerson",
+                    "patient": {"reference": patient_ref},
+                    "name": [{"text": helper.display_name}],
+                },
+            }
+        )
+    for s in sessions:
         procedure_ref = _urn(base_url, "sessions", s.id)
         therapist = therapists.get(s.therapist_id)
         entries.append(
             {"fullUrl": procedure_ref, "resource": _procedure(s, therapist, patient_ref, base_url)}
         )
+        performer = _urn(base_url, "related", s.entered_by) if s.entered_by in helpers else None
+        rated = []
         for when in WHENS:
             for m in MEASURES:
                 if getattr(s, f"{when}_{m}") is None:
                     continue
-                entries.append(
-                    {
-                        "fullUrl": _urn(base_url, "sessions", s.id, when, m),
-                        "resource": _observation(s, when, m, patient_ref, procedure_ref),
-                    }
-                )
+                observation = _observation(s, when, m, patient_ref, procedure_ref)
+                if performer:
+                    observation["performer"] = [{"reference": performer}]
+                rated.append(_urn(base_url, "sessions", s.id, when, m))
+                entries.append({"fullUrl": rated[-1], "resource": observation})
+        if performer:
+            entries.append(
+                {
+                    "fullUrl": _urn(base_url, "provenance", s.id),
+                    "resource": _provenance(s, [procedure_ref, *rated], performer),
+                }
+            )
     answers = PgicAnswer.since(patient)
     if answers:
         entries.append(

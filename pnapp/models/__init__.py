@@ -8,8 +8,10 @@ for the names the app, the tests and the migrations (`pnapp.models.UTCDateTime`)
 from __future__ import annotations
 
 from pnapp.measures import MEASURES
+from pnapp.models.access import AccessEntry, record_access
 from pnapp.models.accounts import LOCK_AFTER, LOCK_FOR, REPORT, ROLES, User, locked_error
 from pnapp.models.delivery import MAX_DEVICES, Delivery, PushSubscription
+from pnapp.models.encouragement import PRESETS, Encouragement
 from pnapp.models.links import CONTENTS as LINK_CONTENTS
 from pnapp.models.links import Link, WrongPasscode
 from pnapp.models.logins import Login
@@ -24,7 +26,14 @@ from pnapp.models.sessions import (
     Therapist,
     request_digest,
 )
-from pnapp.models.sharing import ALREADY_SHARING, DEFAULT_SCOPES, SCOPES, CareShare, Invite
+from pnapp.models.sharing import (
+    ALREADY_SHARING,
+    DEFAULT_SCOPES,
+    SCOPES,
+    CareShare,
+    EndedShare,
+    Invite,
+)
 from pnapp.models.types import UTCDateTime, hash_token
 
 __all__ = [
@@ -38,12 +47,16 @@ __all__ = [
     "MAX_DEVICES",
     "MEASURES",
     "PGIC_VALUES",
+    "PRESETS",
     "RATING_COLUMNS",
     "REPORT",
     "ROLES",
     "SCOPES",
+    "AccessEntry",
     "CareShare",
     "Delivery",
+    "Encouragement",
+    "EndedShare",
     "Invite",
     "LINK_CONTENTS",
     "Link",
@@ -57,6 +70,7 @@ __all__ = [
     "UTCDateTime",
     "hash_token",
     "locked_error",
+    "record_access",
     "request_digest",
     "WrongPasscode",
 ]

@@ -94,6 +94,8 @@ class User(UserMixin, db.Model):
     paper_size: Mapped[str | None] = mapped_column(String(8))
     # When the PGIC question was last set aside with "Not now" (answers are their own rows).
     pgic_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Kind words from caregivers (models.encouragement): shown and delivered unless turned off.
+    encouragements: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from pnapp.errors import NotFound
 from pnapp.extensions import db
 from pnapp.models import accounts
+from pnapp.models.access import record_access
 from pnapp.models.types import UTCDateTime, hash_token
 from pnapp.timeutil import utcnow
 
@@ -179,6 +180,6 @@ class Link(db.Model):
         db.session.execute(
             update(Link).where(Link.id == self.id).values(opens=Link.opens + 1, last_opened_at=now)
         )
-        # access log: one event per open
-        db.session.commit()
+        # The patient's access log shows the open under the link's label; one commit for both.
+        record_access(self.patient_id, "link", label=self.label, now=now)
         db.session.refresh(self)

@@ -18,7 +18,7 @@ from pnapp.timeutil import utcnow
 if TYPE_CHECKING:
     from pnapp.models.accounts import User
 
-SCOPES = ("progress", "sessions", "notes", "alerts")
+SCOPES = ("progress", "sessions", "notes", "alerts", "record", "digest", "heads_up")
 DEFAULT_SCOPES = ["progress", "alerts"]
 
 
@@ -149,6 +149,15 @@ class Invite(db.Model):
         share = CareShare(
             patient_id=invite.patient_id, caregiver_id=caregiver.id, scopes=list(invite.scopes)
         )
+        # Sharing again: the old "stopped sharing" line has nothing more to say. (Before the
+        # add: the autoflush of a later statement would meet a racing twin's row outside the
+        # try below.)
+        db.session.execute(
+            EndedShare.__table__.delete().where(
+                EndedShare.patient_id == invite.patient_id,
+                EndedShare.caregiver_id == caregiver.id,
+            )
+        )
         db.session.add(share)
         try:
             db.session.commit()
@@ -220,8 +229,61 @@ class CareShare(db.Model):
         self.scopes = new
         db.session.commit()
 
-    def end(self) -> None:
-        """End the share at once, with the patient's unused invites (as when narrowing)."""
+    def end(self, by: User | None = None, now: datetime | None = None) -> None:
+        """End the share at once, with the patient's unused invites (as when narrowing).
+        The caregiver is left a line saying who ended it and when, not a bare 404."""
         Invite.void_all(self.patient_id)
+        db.session.execute(
+            EndedShare.__table__.delete().where(
+                EndedShare.patient_id == self.patient_id,
+                EndedShare.caregiver_id == self.caregiver_id,
+            )
+        )
+        db.session.add(
+            EndedShare(
+                patient_id=self.patient_id,
+                caregiver_id=self.caregiver_id,
+                ended_by="caregiver"
+                if by is not None and by.id == self.caregiver_id
+                else "patient",
+                ended_at=now or utcnow(),
+            )
+        )
         db.session.delete(self)
         db.session.commit()
+
+
+class EndedShare(db.Model):
+    """What a caregiver is told about a share that ended: "<patient> stopped sharing on
+    <date>". Only the pair, who ended it and when; it goes with either account."""
+
+    __tablename__ = "ended_shares"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    caregiver_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    ended_by: Mapped[str] = mapped_column(String(16))
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    patient: Mapped[User] = relationship(foreign_keys=[patient_id])
+
+    __table_args__ = (UniqueConstraint("patient_id", "caregiver_id"),)
+
+    @classmethod
+    def of_caregiver(cls, caregiver: User) -> list[EndedShare]:
+        return list(
+            db.session.scalars(
+                select(cls)
+                .where(cls.caregiver_id == caregiver.id)
+                .order_by(cls.ended_at.desc())
+                .options(selectinload(cls.patient))
+            )
+        )
+
+    @classmethod
+    def find(cls, caregiver: User, patient_id: int) -> EndedShare | None:
+        return db.session.scalar(
+            select(cls).where(cls.caregiver_id == caregiver.id, cls.patient_id == patient_id)
+        )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
-from pnapp.models import PgicAnswer
+from pnapp.models import Encouragement, PgicAnswer
 from pnapp.timeutil import utcnow
 
 bp = Blueprint("home", __name__)
@@ -29,4 +29,5 @@ def home_context() -> dict:
         "goal": current_user.weekly_goal,
         "unfinished": current_user.latest_unfinished_session(now),
         "ask_pgic": PgicAnswer.due(current_user, now),
+        "encouragements": Encouragement.for_home(current_user, now),
     }

@@ -14,6 +14,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from pnapp.errors import Invalid
+from pnapp.exports.records import recorders
 from pnapp.forms import to_json_shape
 from pnapp.models import ADJUNCTS, AREAS, HEAT_ADJUNCTS, MEASURES, MassageSession
 from pnapp.pages import form_page, patient_page, submit
@@ -70,7 +71,14 @@ def session_detail(session_id: int):
         )
         if done:
             return done
-    return form_page("sessions/detail.html", errors, session=session, form=form, heat=HEAT_ADJUNCTS)
+    return form_page(
+        "sessions/detail.html",
+        errors,
+        session=session,
+        form=form,
+        heat=HEAT_ADJUNCTS,
+        entered=entered_names([session]),
+    )
 
 
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
@@ -122,10 +130,16 @@ def history():
         return redirect(url_for("sessions.history"))
     return render_template(
         "history.html",
+        entered=entered_names(items),
         months=by_month(items, current_user.timezone),
         next_cursor=next_cursor,
         first_page=cursor is None,
     )
+
+
+def entered_names(sessions: list[MassageSession]) -> dict[int, str]:
+    """Who entered which of these sessions, when not the patient: a caregiver's name."""
+    return {uid: u.display_name for uid, u in recorders(current_user, sessions).items()}
 
 
 def by_month(sessions: list[MassageSession], tz: str) -> list[tuple[date, list[MassageSession]]]:

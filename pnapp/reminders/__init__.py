@@ -21,7 +21,9 @@ from datetime import datetime
 
 from flask import Flask
 
+from pnapp.models.access import prune as prune_access_log
 from pnapp.reminders import instant
+from pnapp.reminders.caring import plan_caring
 from pnapp.reminders.delivery import IN_FLIGHT, SEND_BATCH, send_pending, send_test
 from pnapp.reminders.planning import (
     AFTER_NUDGE,
@@ -67,6 +69,8 @@ def send_due_reminders(now: datetime) -> Report:
     """Plan what is due at `now`, then send everything claimable."""
     report = Report()
     report.planned = plan_weekly(now) + plan_after_nudges(now) + plan_missed_weeks(now)
+    report.planned += plan_caring(now)
+    prune_access_log(now)
     send_pending(now, report)
     return report
 

@@ -16,7 +16,8 @@ from sqlalchemy import bindparam, select, update
 from pnapp.extensions import db
 from pnapp.models import CareShare, Delivery, PushSubscription, User
 from pnapp.reminders import mails
-from pnapp.reminders.planning import AFTER_NUDGE, MISSED_WEEK, TTL, WEEKLY
+from pnapp.reminders.caring import SCOPE_OF
+from pnapp.reminders.planning import AFTER_NUDGE, ENCOURAGEMENT, MISSED_WEEK, TTL, WEEKLY
 
 if TYPE_CHECKING:
     from pnapp.reminders import Report
@@ -115,22 +116,36 @@ def _unwanted(rows: list) -> dict[int, str]:
             )
         )
         unwanted.update({r.id: "reminders off" for r in reminding if r.user_id not in enabled})
-    alerts = [r for r in rows if r.kind == MISSED_WEEK]
+    needs = {MISSED_WEEK: "alerts", **SCOPE_OF}
+    alerts = [r for r in rows if r.kind in needs]
     if alerts:
         shares = db.session.execute(
             select(CareShare.patient_id, CareShare.caregiver_id, CareShare.scopes).where(
                 CareShare.caregiver_id.in_({r.user_id for r in alerts})
             )
         ).all()
-        alerting = {(s.caregiver_id, str(s.patient_id)) for s in shares if "alerts" in s.scopes}
+        held = {(s.caregiver_id, str(s.patient_id)): s.scopes for s in shares}
         unwanted.update(
             {
                 r.id: "share ended"
                 for r in alerts
-                if (r.user_id, r.period.split(":", 1)[0]) not in alerting
+                if needs[r.kind] not in held.get((r.user_id, r.period.split(":", 1)[0]), ())
             }
         )
+    unwanted.update(_unwanted_encouragements([r for r in rows if r.kind == ENCOURAGEMENT]))
     return unwanted
+
+
+def _unwanted_encouragements(rows: list) -> dict[int, str]:
+    """Encouragements to a patient who turned them off since."""
+    if not rows:
+        return {}
+    willing = set(
+        db.session.scalars(
+            select(User.id).where(User.id.in_({r.user_id for r in rows}), User.encouragements)
+        )
+    )
+    return {r.id: "encouragements off" for r in rows if r.user_id not in willing}
 
 
 def subscription(row) -> dict:

@@ -21,9 +21,18 @@ from pnapp.extensions import db
 from pnapp.i18n import DEFAULT, LANGUAGES, N_, user_language
 from pnapp.models import User
 from pnapp.models.delivery import PASSWORD_RESET, VERIFY_EMAIL
+from pnapp.models.encouragement import PRESETS, Encouragement
 from pnapp.models.recovery import link_token, needs_verifying, reset_period
+from pnapp.reminders.caring import digest_lines
 from pnapp.reminders.channels import email
-from pnapp.reminders.planning import AFTER_NUDGE, MISSED_WEEK, WEEKLY
+from pnapp.reminders.planning import (
+    AFTER_NUDGE,
+    DIGEST,
+    ENCOURAGEMENT,
+    HEADS_UP,
+    MISSED_WEEK,
+    WEEKLY,
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,20 @@ WORDS = {
         N_("%(name)s has no session recorded for last week."),
         (N_("You can see how %(name)s is doing in pnapp."),),
         N_("Open %(name)s's page"),
+    ),
+    HEADS_UP: Words(
+        N_("%(name)s has no massage recorded yet this week"),
+        (
+            N_(
+                "The week is not over yet. If you can, help %(name)s book a massage or "
+                "offer a ride."
+            ),
+        ),
+        N_("Open %(name)s's page"),
+    ),
+    DIGEST: Words(N_("This week with %(name)s"), (), N_("Open %(name)s's page")),
+    ENCOURAGEMENT: Words(
+        N_("%(name)s sent you a kind word"), (N_("%(name)s says:"),), N_("Open pnapp")
     ),
     VERIFY_EMAIL: Words(
         N_("Confirm your e-mail address for pnapp"),
@@ -77,7 +100,9 @@ WORDS = {
         N_("Set a new password"),
     ),
 }
-REMINDERS = (WEEKLY, AFTER_NUDGE, MISSED_WEEK)
+REMINDERS = (WEEKLY, AFTER_NUDGE, MISSED_WEEK, HEADS_UP, DIGEST, ENCOURAGEMENT)
+# Mails about a patient, to a caregiver: the period starts with the patient's id.
+ABOUT_PATIENT = (MISSED_WEEK, HEADS_UP, DIGEST)
 GREETING = N_("Hello %(name)s,")
 CHANGE_REMINDERS = N_("Change when reminders come:")
 STOP_REMINDERS = N_("Stop reminder e-mails:")
@@ -93,7 +118,7 @@ def jobs(rows: list) -> tuple[list[tuple[object, email.Message]], dict[int, str]
         u.id: u
         for u in db.session.scalars(select(User).where(User.id.in_({r.user_id for r in rows})))
     }
-    patient_ids = {int(r.period.split(":", 1)[0]) for r in rows if r.kind == MISSED_WEEK}
+    patient_ids = {int(r.period.split(":", 1)[0]) for r in rows if r.kind in ABOUT_PATIENT}
     names = {}
     if patient_ids:
         found = select(User.id, User.display_name).where(User.id.in_(patient_ids))
@@ -107,10 +132,25 @@ def jobs(rows: list) -> tuple[list[tuple[object, email.Message]], dict[int, str]
             continue
         values = (
             {"name": names.get(int(row.period.split(":", 1)[0]), "")}
-            if (row.kind == MISSED_WEEK)
+            if (row.kind in ABOUT_PATIENT)
             else {}
         )
-        ready.append((row, render(row.kind, user, _link(row, user), **values)))
+        extra: list[tuple[str, dict]] = []
+        if row.kind == DIGEST:
+            with force_locale(LANGUAGES.get(user_language(user), LANGUAGES[DEFAULT])):
+                extra = digest_lines(row, user)
+            if extra is None:
+                unwanted[row.id] = "share ended"
+                continue
+        elif row.kind == ENCOURAGEMENT:
+            found = db.session.get(Encouragement, int(row.period.removeprefix("encouragement-")))
+            if found is None:
+                unwanted[row.id] = "share ended"
+                continue
+            values = {"name": found.caregiver.display_name}
+            extra = [(PRESETS[found.message], {})]
+        message = render(row.kind, user, _link(row, user), extra=extra, **values)
+        ready.append((row, message))
     return ready, unwanted
 
 
@@ -138,15 +178,20 @@ def _link(row, user: User) -> str:
     if row.kind == AFTER_NUDGE:
         session_id = int(row.period.removeprefix("session-"))
         return public_url("sessions.session_detail", session_id=session_id, _anchor="after")
-    if row.kind == MISSED_WEEK:
+    if row.kind in ABOUT_PATIENT:
         return public_url("care.care_patient", patient_id=int(row.period.split(":", 1)[0]))
+    if row.kind == ENCOURAGEMENT:
+        return public_url("home.home")
     if row.kind == VERIFY_EMAIL:
         return public_url("auth.verify_email", token=link_token("verify-email", user))
     return public_url("auth.reset_password", token=link_token("password-reset", user))
 
 
-def render(kind: str, user: User, link: str, **values) -> email.Message:
-    """The message, in the person's language."""
+def render(
+    kind: str, user: User, link: str, extra: list[tuple[str, dict]] = (), **values
+) -> email.Message:
+    """The message, in the person's language; `extra` lines (msgid, values) follow the
+    kind's own."""
     language = user_language(user)
     words = WORDS[kind]
     reminder = kind in REMINDERS
@@ -166,7 +211,8 @@ def render(kind: str, user: User, link: str, **values) -> email.Message:
             "lang": language,
             "subject": subject,
             "greeting": gettext(GREETING, name=user.display_name),
-            "lines": [gettext(line, **values) for line in words.lines],
+            "lines": [gettext(line, **values) for line in words.lines]
+            + [gettext(line, **line_values) for line, line_values in extra],
             "button": gettext(words.button, **values),
             "link": link,
             "footer": footer,

@@ -32,6 +32,10 @@ from pnapp.timeutil import (
 WEEKLY = "weekly"
 AFTER_NUDGE = "after_nudge"
 MISSED_WEEK = "caregiver_missed_week"
+# Caregivers who help (reminders/caring.py plans these).
+HEADS_UP = "caregiver_heads_up"
+DIGEST = "caregiver_digest"
+ENCOURAGEMENT = "encouragement"
 # Caregivers hear about a missed week on Monday morning in the patient's zone, not at midnight.
 MISSED_WEEK_ALERT_HOUR = 9
 
@@ -44,6 +48,9 @@ TTL = {
     WEEKLY: 12 * 3600,
     AFTER_NUDGE: 6 * 3600,
     MISSED_WEEK: 12 * 3600,
+    HEADS_UP: 6 * 3600,
+    DIGEST: 24 * 3600,
+    ENCOURAGEMENT: 24 * 3600,
     VERIFY_EMAIL: 24 * 3600,
     PASSWORD_RESET: 3600,
 }
@@ -51,6 +58,8 @@ TEXT = {
     WEEKLY: N_("Time for your weekly massage check-in"),
     AFTER_NUDGE: N_("How do you feel after your massage? Tap to rate."),
     MISSED_WEEK: N_("%(name)s has no session recorded for last week."),
+    HEADS_UP: N_("%(name)s has no massage recorded yet this week. Could you help?"),
+    ENCOURAGEMENT: N_("%(name)s sent you a kind word. Tap to read it."),
     "test": N_("This is a test reminder from pnapp."),
 }
 
@@ -215,16 +224,8 @@ def plan_missed_weeks(now: datetime) -> int:
     """Tell caregivers holding the `alerts` scope when a patient's week ended with the goal
     not met: once per caregiver, patient and week, on Monday morning in the patient's zone,
     by the caregiver's own channels."""
-    shares = db.session.scalars(
-        select(CareShare)
-        .join(User, User.id == CareShare.caregiver_id)
-        .where(REACHABLE)
-        .options(selectinload(CareShare.patient), selectinload(CareShare.caregiver))
-    ).all()
     due = []
-    for share in shares:
-        if not share.has("alerts"):
-            continue
+    for share in shares_with("alerts"):
         patient = share.patient
         this_monday = week_start(local_date(now, patient.timezone))
         week_began = local_midnight(this_monday - timedelta(weeks=1), patient.timezone)
@@ -247,29 +248,53 @@ def plan_missed_weeks(now: datetime) -> int:
         for share, began, ended, _ in due:
             if share.patient_id == patient_id and began <= started < ended:
                 counts[share.id] += 1
-    with_devices = _with_devices([share.caregiver_id for share, *_ in due])
-    rows = []
-    for share, began, _, alert_at in due:
-        if counts[share.id] >= share.patient.weekly_goal:
-            continue
-        week = iso_week_label(local_date(began, share.patient.timezone))
-        rows += _deliveries(
+    rows = to_caregivers(
+        MISSED_WEEK,
+        "missed",
+        [
+            (share, iso_week_label(local_date(began, share.patient.timezone)), alert_at)
+            for share, began, _, alert_at in due
+            if counts[share.id] < share.patient.weekly_goal
+        ],
+    )
+    planned = _insert_new(rows)
+    db.session.commit()
+    return planned
+
+
+def shares_with(scope: str) -> list[CareShare]:
+    """Shares holding `scope` whose caregiver can be reached at all."""
+    shares = db.session.scalars(
+        select(CareShare)
+        .join(User, User.id == CareShare.caregiver_id)
+        .where(REACHABLE)
+        .options(selectinload(CareShare.patient), selectinload(CareShare.caregiver))
+    ).all()
+    return [s for s in shares if s.has(scope)]
+
+
+def to_caregivers(kind: str, tag: str, items: list[tuple[CareShare, str, datetime]]) -> list[dict]:
+    """The rows of a message about a patient to each caregiver, for (share, week, due)
+    items, on the caregiver's ladder; the push opens the patient's page."""
+    with_devices = _with_devices([share.caregiver_id for share, _, _ in items])
+    return [
+        row
+        for share, week, due in items
+        for row in _deliveries(
             share.caregiver,
             share.caregiver_id in with_devices,
-            MISSED_WEEK,
+            kind,
             f"{share.patient_id}:{week}",
-            alert_at,
+            due,
             lambda share=share, week=week: payload(
-                MISSED_WEEK,
-                tag=f"missed-{share.patient_id}-{week.replace('-', '')}",
+                kind,
+                tag=f"{tag}-{share.patient_id}-{week.replace('-', '')}",
                 path=f"/care/{share.patient_id}",
                 language=user_language(share.caregiver),
                 name=share.patient.display_name,
             ),
         )
-    planned = _insert_new(rows)
-    db.session.commit()
-    return planned
+    ]
 
 
 # What the ladder reads of a person, and the same rule in SQL to skip those it would find

@@ -118,10 +118,14 @@ class World:
             },
         )
         assert screened.status_code == 200, screened.get_json()
-        invite = dana.post("/shares/invites", {"scopes": ["progress", "sessions", "notes"]})
+        invite = dana.post(
+            "/shares/invites", {"scopes": ["progress", "sessions", "notes", "record"]}
+        )
         gus = Api(app.test_client()).login("gus@example.com")
         token = invite.get_json()["invite_url"].rsplit("/", 1)[-1]
-        assert gus.post("/shares/accept", {"token": token}).status_code == 201
+        accepted = gus.post("/shares/accept", {"token": token})
+        assert accepted.status_code == 201
+        self.share = accepted.get_json()["id"]
         invite = dana.post("/shares/invites", {})
         self.invite = invite.get_json()["invite_url"].rsplit("/", 1)[-1]
         # Pat's links as mail brings them: to confirm the address, to set a new password
@@ -247,6 +251,8 @@ PAGES: dict[str, list[tuple[tuple[str, ...], str]]] = {
     ],
     "/care": [(CAREGIVERS, "/care")],
     "/care/<int:patient_id>": [(CAREGIVER_FILLED, "/care/{patient}")],
+    "/care/<int:patient_id>/record": [(CAREGIVER_FILLED, "/care/{patient}/record")],
+    "/share/<int:share_id>/end": [(PATIENT_FILLED, "/share/{share}/end")],
     "/password-reset": [(ANON, "/password-reset")],
     "/password-reset/<token>": [(ANON, "/password-reset/{reset_token}")],
     "/verify-email/<token>": [(ANON + PATIENT_EMPTY, "/verify-email/{verify_token}")],
@@ -282,8 +288,13 @@ def _save_nothing(page: Page) -> None:
 
 
 def _make_invitation(page: Page) -> None:
+    # With an invitation pending, the form waits behind "Make another invitation link".
+    another = page.locator("main a[href*='another=1']")
+    if another.count():
+        with page.expect_navigation():
+            another.click()
     with page.expect_navigation():
-        page.locator("main form button[type=submit]").first.click()
+        page.locator("#new-invite button[type=submit]").click()
     page.locator(".qr svg").wait_for()
 
 

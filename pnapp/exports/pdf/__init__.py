@@ -19,7 +19,7 @@ from flask_babel import gettext, ngettext
 
 from pnapp.exports.pdf.document import MUTED, Report, latin1
 from pnapp.exports.pdf.drawing import trend_chart, weeks_boxes
-from pnapp.exports.records import patient_therapists
+from pnapp.exports.records import patient_therapists, recorders
 from pnapp.insights import TREND_TITLE, from_zero, progress_page
 from pnapp.labels import ADJUNCTS, AREAS, PGIC_QUESTION, date_words, decimal, local_time, zone_name
 from pnapp.labels import MEASURES as MEASURE_WORDS
@@ -71,6 +71,7 @@ def report_pdf(patient: User, weeks: int, now: datetime) -> bytes:
         size=9,
         colour=MUTED,
     )
+    _entered_by(pdf, patient, page["sessions"])
 
     _trend_section(pdf, page)
     _relief_section(pdf, page)
@@ -234,6 +235,25 @@ def _weeks_section(pdf: Report, progress: dict, weeks: int) -> None:
         size=8,
         colour=MUTED,
     )
+
+
+def _entered_by(pdf: Report, patient: User, sessions: list[MassageSession]) -> None:
+    """Say which sessions a caregiver entered on the patient's behalf (the `record` scope)."""
+    helpers = recorders(patient, sessions)
+    entered = [s for s in sessions if s.entered_by in helpers]
+    if entered:
+        who = ", ".join(sorted({helpers[s.entered_by].display_name for s in entered}))
+        pdf.para(
+            ngettext(
+                "%(num)d session was entered for %(name)s by %(who)s.",
+                "%(num)d sessions were entered for %(name)s by %(who)s.",
+                len(entered),
+                name=patient.display_name,
+                who=who,
+            ),
+            size=9,
+            colour=MUTED,
+        )
 
 
 def _helps_section(
