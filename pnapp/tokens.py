@@ -1,4 +1,5 @@
-"""Signed one-time links: e-mail verification, password reset and one-click unsubscribe.
+"""Signed one-time links: e-mail verification, password reset, sign-in and one-click
+unsubscribe.
 
 itsdangerous signs {user id, fingerprint} with the app's secret key, salted per purpose so a
 token for one purpose is refused by every other. One-time use without a table: the
@@ -23,6 +24,7 @@ from pnapp.errors import Gone, NotFound
 PURPOSES = {
     "verify-email": 48 * 3600,
     "password-reset": 3600,
+    "sign-in": 15 * 60,
     "unsubscribe": None,
 }
 

@@ -95,7 +95,17 @@ def null_only_when_nullable(converter, field, ret, **kwargs) -> dict:
 
 
 def init_app(app: Flask) -> None:
-    from pnapp.api import auth, calendar, exports, progress, push, sessions, shares, therapists
+    from pnapp.api import (
+        auth,
+        calendar,
+        exports,
+        passkeys,
+        progress,
+        push,
+        sessions,
+        shares,
+        therapists,
+    )
 
     # Every status an operation can answer is listed with it; a catch-all "default" response
     # would let the document say nothing about the statuses clients must handle.
@@ -110,7 +120,7 @@ def init_app(app: Flask) -> None:
     access.init_spec(api.spec)
     api.spec.plugins.insert(api.spec.plugins.index(api.ma_plugin), access)
     api.ma_plugin.converter.add_attribute_function(null_only_when_nullable)
-    for module in (auth, sessions, progress, shares, therapists, push, exports, calendar):
+    for module in (auth, passkeys, sessions, progress, shares, therapists, push, exports, calendar):
         api.register_blueprint(module.bp)
     api.spec.components.security_scheme(
         "session", {"type": "apiKey", "in": "cookie", "name": app.config["SESSION_COOKIE_NAME"]}

@@ -12,6 +12,7 @@ from pnapp.models.accounts import LOCK_AFTER, LOCK_FOR, REPORT, ROLES, User, loc
 from pnapp.models.delivery import MAX_DEVICES, Delivery, PushSubscription
 from pnapp.models.logins import Login
 from pnapp.models.operations import SchedulerRun
+from pnapp.models.passkeys import MAX_PASSKEYS, Passkey
 from pnapp.models.pgic import PGIC_VALUES, PgicAnswer
 from pnapp.models.sessions import (
     ADJUNCTS,
@@ -34,6 +35,7 @@ __all__ = [
     "LOCK_AFTER",
     "LOCK_FOR",
     "MAX_DEVICES",
+    "MAX_PASSKEYS",
     "MEASURES",
     "PGIC_VALUES",
     "RATING_COLUMNS",
@@ -45,6 +47,7 @@ __all__ = [
     "Invite",
     "Login",
     "MassageSession",
+    "Passkey",
     "PgicAnswer",
     "PushSubscription",
     "SchedulerRun",

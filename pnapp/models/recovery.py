@@ -1,6 +1,7 @@
-"""Proving an address and getting back in: e-mail verification, password reset, and the
-one-click unsubscribe from reminder mail. Each mails or honours a signed one-time link
-(pnapp/tokens.py) whose fingerprint is of the state the link changes, so it works once.
+"""Proving an address and getting back in: e-mail verification, password reset, sign-in
+links, and the one-click unsubscribe from reminder mail. Each mails or honours a signed
+one-time link (pnapp/tokens.py) whose fingerprint is of the state the link changes, so it
+works once.
 """
 
 from __future__ import annotations
@@ -10,11 +11,17 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, literal, select, update
 
 from pnapp import tokens
-from pnapp.errors import Conflict
+from pnapp.errors import Conflict, Gone
 from pnapp.extensions import db
 from pnapp.i18n import N_
 from pnapp.models.accounts import User
-from pnapp.models.delivery import PASSWORD_RESET, SEND_AFTER_COMMIT, VERIFY_EMAIL, Delivery
+from pnapp.models.delivery import (
+    PASSWORD_RESET,
+    SEND_AFTER_COMMIT,
+    SIGN_IN_LINK,
+    VERIFY_EMAIL,
+    Delivery,
+)
 from pnapp.models.logins import Login
 from pnapp.timeutil import utcnow
 
@@ -70,28 +77,41 @@ def reset_period(user: User) -> str | None:
 
 # The same two statements and a commit whether or not the address has an account, so that
 # the answer neither says nor takes measurably longer to say which (API.md).
-_MARK_RESET = (
-    update(User.__table__)
-    .where(User.__table__.c.email == bindparam("address"))
-    .values(reset_requested_at=bindparam("now", type_=User.reset_requested_at.type))
-    .returning(User.__table__.c.id)
+
+
+def _mark(column, address_matches):
+    """Note the time of a request on the account whose address matches (a verified one only,
+    where `address_matches` says so), giving its id."""
+    users = User.__table__
+    return (
+        update(users)
+        .where(address_matches)
+        .values({column: bindparam("now", type_=users.c[column].type)})
+        .returning(users.c.id)
+    )
+
+
+_ADDRESS = User.__table__.c.email == bindparam("address")
+_MARK_RESET = _mark("reset_requested_at", _ADDRESS)
+# Only to a confirmed address that is not bouncing: a link that signs in must go where the
+# person has proved they read their mail.
+_MARK_SIGN_IN = _mark(
+    "sign_in_requested_at",
+    _ADDRESS
+    & User.__table__.c.email_verified.is_(True)
+    & User.__table__.c.email_bounced_at.is_(None),
 )
 
 
-def request_password_reset(email: str, now: datetime | None = None) -> None:
-    """Mail a reset link to the account using `email`, if there is one.
-
-    An unverified address gets it too: whoever lost their password may never have
-    confirmed their address, and a reset link is their only way back in; the link
-    itself proves they read mail there (reset_password marks the address confirmed).
-    """
-    now = now or utcnow()
-    found = db.session.scalar(_MARK_RESET, {"address": User.normalize_email(email), "now": now})
+def _mail_link(mark, kind: str, email: str, now: datetime) -> None:
+    """Queue the mail of `kind` for the account `mark` found by `email`, if any, and commit;
+    it leaves right after the commit (reminders/instant.py)."""
+    found = db.session.scalar(mark, {"address": User.normalize_email(email), "now": now})
     table = Delivery.__table__
     users = User.__table__
     row = {
         "user_id": users.c.id,
-        "kind": literal(PASSWORD_RESET),
+        "kind": literal(kind),
         "period": literal(_period(now)),
         "channel": literal("email"),
         "state": literal("pending"),
@@ -111,6 +131,16 @@ def request_password_reset(email: str, now: datetime | None = None) -> None:
     db.session.commit()
 
 
+def request_password_reset(email: str, now: datetime | None = None) -> None:
+    """Mail a reset link to the account using `email`, if there is one.
+
+    An unverified address gets it too: whoever lost their password may never have
+    confirmed their address, and a reset link is their only way back in; the link
+    itself proves they read mail there (reset_password marks the address confirmed).
+    """
+    _mail_link(_MARK_RESET, PASSWORD_RESET, email, now or utcnow())
+
+
 def reset_password(token: str, new_password: str) -> User:
     """Set a new password from a mailed link: every login of the account ends, the
     password lockout is lifted, and the address counts as confirmed. The caller then logs
@@ -123,6 +153,36 @@ def reset_password(token: str, new_password: str) -> User:
     user.email_verified = True  # the link came to this address: it is theirs, and it works
     user.email_bounced_at = None
     Login.end_all(user)
+    db.session.flush()
+    return user
+
+
+# Sign-in links: one-time, 15 minutes (tokens.PURPOSES), only the newest works, and only
+# while the address is still confirmed.
+
+
+def sign_in_state(user: User) -> tuple:
+    return (user.sign_in_requested_at, user.email, user.email_verified, user.email_bounced_at)
+
+
+def sign_in_period(user: User) -> str | None:
+    """The Delivery period of the newest sign-in link asked for: older rows are superseded."""
+    return _period(user.sign_in_requested_at) if user.sign_in_requested_at else None
+
+
+def request_sign_in_link(email: str, now: datetime | None = None) -> None:
+    """Mail a sign-in link to the account using `email`, if there is one and its address is
+    confirmed; the caller answers the same either way."""
+    _mail_link(_MARK_SIGN_IN, SIGN_IN_LINK, email, now or utcnow())
+
+
+def sign_in_by_link(token: str) -> User:
+    """The account a sign-in link was mailed to; the link is used up (the caller then starts
+    the login, which commits)."""
+    user = holder("sign-in", token)
+    if needs_verifying(user):  # the address stopped working since: the link goes with it
+        raise Gone()
+    user.sign_in_requested_at = None
     db.session.flush()
     return user
 
@@ -140,6 +200,7 @@ def unsubscribe(token: str) -> None:
 STATES = {
     "verify-email": verify_state,
     "password-reset": reset_state,
+    "sign-in": sign_in_state,
     "unsubscribe": lambda user: (),
 }
 

@@ -1,5 +1,5 @@
 """Log-in, sign-up and log-out pages, and getting back in: confirming the address from the
-mailed link, asking for and using a password-reset link."""
+mailed link, asking for and using a password-reset link or a sign-in link."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from flask_login import current_user, login_required
 
 from pnapp.auth import BAD_LOGIN, end_session, safe_next, start_session
 from pnapp.errors import Conflict, Gone, NotFound, TooMany, http_status
-from pnapp.extensions import LOGIN_LIMIT, REGISTER_LIMIT, db, limiter, resend_limit, reset_limits
+from pnapp.extensions import (
+    LOGIN_LIMIT,
+    REGISTER_LIMIT,
+    db,
+    limiter,
+    resend_limit,
+    reset_limits,
+    sign_in_link_limits,
+)
 from pnapp.forms import load, to_json_shape
 from pnapp.models import User, recovery
 from pnapp.pages import form_page, submit
@@ -18,6 +26,7 @@ from pnapp.schemas import (
     PasswordResetConfirmSchema,
     PasswordResetSchema,
     RegisterSchema,
+    SignInLinkSchema,
 )
 from pnapp.timeutil import COMMON_ZONES
 
@@ -48,7 +57,8 @@ def login():
                     start_session(user)
                     return redirect(after_login_url(user))
                 errors = {"_form": [BAD_LOGIN]}
-    return form_page("auth/login.html", errors, status, form=form)
+    then = safe_next(request.args.get("next")) or url_for("home.home")
+    return form_page("auth/login.html", errors, status, form=form, then=then)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -68,7 +78,8 @@ def register():
                 errors = err.fields or {"_form": [err.message]}
             else:
                 start_session(user)
-                return redirect(after_login_url(user))
+                # "Use a passkey next time", where the device can make one.
+                return redirect(url_for("passkeys.offer", next=after_login_url(user)))
     return form_page("auth/register.html", errors, form=form, zones=COMMON_ZONES)
 
 
@@ -115,6 +126,36 @@ def reset_password(token: str):
         if done:
             return done
     return form_page("auth/password_reset_confirm.html", errors)
+
+
+@bp.route("/sign-in-link", methods=["GET", "POST"])
+@sign_in_link_limits
+def ask_sign_in_link():
+    """"E-mail me a sign-in link": the same answer whether or not an account uses the
+    address (and whether or not it is confirmed), so the page tells no one who has one."""
+    errors, form, sent = {}, {"email": request.args.get("email", "")}, False
+    if request.method == "POST":
+        form = to_json_shape(request.form)
+        data, errors = load(SignInLinkSchema(), form)
+        if data:
+            recovery.request_sign_in_link(data["email"])
+            sent = True
+    return form_page("auth/sign_in_link.html", errors, form=form, sent=sent)
+
+
+@bp.route("/sign-in/<token>", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
+def sign_in_by_link(token: str):
+    """The mailed link: a page with one button, so that a mail scanner opening the link
+    signs nobody in and does not use it up; the button signs in, once."""
+    try:
+        if request.method == "POST":
+            start_session(recovery.sign_in_by_link(token), "email_link")
+            return redirect(url_for("home.home"))
+        recovery.holder("sign-in", token)
+    except (Gone, NotFound) as err:
+        return dead_link(err, url_for("auth.ask_sign_in_link"))
+    return render_template("auth/sign_in.html")
 
 
 @bp.route("/verify-email/<token>", methods=["GET", "POST"])

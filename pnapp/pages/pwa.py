@@ -22,7 +22,9 @@ PAGE_SCRIPTS = {
     "base": ("outbox", "core", "install", "outbox-view"),
     # The session pages, and the offline session shell that extends the new-session page.
     "session": ("heat", "rating-form", "recording"),
-    "settings": ("push", "share"),
+    "settings": ("push", "share", "passkeys"),
+    # Log-in and the offer after sign-up: signing in with, or making, a passkey.
+    "passkeys": ("passkeys",),
     # Pages that hand a link to someone: Copy, and the phone's share sheet.
     "share": ("share",),
     "sign-up": ("zone",),

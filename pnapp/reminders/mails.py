@@ -20,8 +20,8 @@ from pnapp.assets import public_url
 from pnapp.extensions import db
 from pnapp.i18n import DEFAULT, LANGUAGES, N_, user_language
 from pnapp.models import User
-from pnapp.models.delivery import PASSWORD_RESET, VERIFY_EMAIL
-from pnapp.models.recovery import link_token, needs_verifying, reset_period
+from pnapp.models.delivery import PASSWORD_RESET, SIGN_IN_LINK, VERIFY_EMAIL
+from pnapp.models.recovery import link_token, needs_verifying, reset_period, sign_in_period
 from pnapp.reminders.channels import email
 from pnapp.reminders.planning import AFTER_NUDGE, MISSED_WEEK, WEEKLY
 
@@ -76,6 +76,20 @@ WORDS = {
         ),
         N_("Set a new password"),
     ),
+    SIGN_IN_LINK: Words(
+        N_("Your link to sign in to pnapp"),
+        (
+            N_(
+                "Someone asked to sign in to pnapp with this address. If it was you, use the "
+                "link below: no password needed."
+            ),
+            N_(
+                "The link works once, for 15 minutes. If it was not you, ignore this e-mail: "
+                "nobody can sign in without it."
+            ),
+        ),
+        N_("Sign me in"),
+    ),
 }
 REMINDERS = (WEEKLY, AFTER_NUDGE, MISSED_WEEK)
 GREETING = N_("Hello %(name)s,")
@@ -88,7 +102,7 @@ def jobs(rows: list) -> tuple[list[tuple[object, email.Message]], dict[int, str]
     """(row, message) for each claimed e-mail delivery that is still wanted, and why the
     others are not: reminders go only to a confirmed address that is not bouncing and was
     not unsubscribed; a verification link only while the address needs one; a reset link
-    only for the newest request."""
+    only for the newest request (a sign-in link, too, only to a confirmed address)."""
     users = {
         u.id: u
         for u in db.session.scalars(select(User).where(User.id.in_({r.user_id for r in rows})))
@@ -128,6 +142,11 @@ def _unwanted(row, user: User | None) -> str | None:
         return "already confirmed"
     elif row.kind == PASSWORD_RESET and row.period != reset_period(user):
         return "superseded"
+    elif row.kind == SIGN_IN_LINK:
+        if row.period != sign_in_period(user):
+            return "superseded"
+        if needs_verifying(user):
+            return "address not confirmed"
     return None
 
 
@@ -142,6 +161,8 @@ def _link(row, user: User) -> str:
         return public_url("care.care_patient", patient_id=int(row.period.split(":", 1)[0]))
     if row.kind == VERIFY_EMAIL:
         return public_url("auth.verify_email", token=link_token("verify-email", user))
+    if row.kind == SIGN_IN_LINK:
+        return public_url("auth.sign_in_by_link", token=link_token("sign-in", user))
     return public_url("auth.reset_password", token=link_token("password-reset", user))
 
 

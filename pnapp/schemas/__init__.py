@@ -25,6 +25,14 @@ from pnapp.schemas.common import MAX_ID as MAX_ID
 from pnapp.schemas.common import Schema as Schema
 from pnapp.schemas.exports import ExportQuerySchema as ExportQuerySchema
 from pnapp.schemas.exports import ReportQuerySchema as ReportQuerySchema
+from pnapp.schemas.passkeys import PasskeyListSchema as PasskeyListSchema
+from pnapp.schemas.passkeys import PasskeyNewSchema as PasskeyNewSchema
+from pnapp.schemas.passkeys import PasskeyRemoveSchema as PasskeyRemoveSchema
+from pnapp.schemas.passkeys import PasskeyRenameSchema as PasskeyRenameSchema
+from pnapp.schemas.passkeys import PasskeySchema as PasskeySchema
+from pnapp.schemas.passkeys import PasskeySignInSchema as PasskeySignInSchema
+from pnapp.schemas.passkeys import SignInLinkConfirmSchema as SignInLinkConfirmSchema
+from pnapp.schemas.passkeys import SignInLinkSchema as SignInLinkSchema
 from pnapp.schemas.progress import CountOfSchema as CountOfSchema
 from pnapp.schemas.progress import PgicInSchema as PgicInSchema
 from pnapp.schemas.progress import PgicSchema as PgicSchema
