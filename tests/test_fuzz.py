@@ -38,6 +38,7 @@ from pnapp import create_app
 from pnapp.models import SCOPES
 from pnapp.schemas import MAX_ID
 from tests.conftest import PASSWORD, make_user
+from tests.helpers import add_passkey
 
 CHECKS = [
     not_a_server_error,
@@ -122,6 +123,7 @@ class Client:
 class World:
     """The people and records one operation is fuzzed against, kept usable between cases."""
 
+    app: object
     base: str
     role: str
     patient_id: int
@@ -133,6 +135,7 @@ class World:
     sessions: list[int] = field(default_factory=list)
     therapists: list[int] = field(default_factory=list)
     invites: list[int] = field(default_factory=list)
+    passkeys: list[int] = field(default_factory=list)
     spare: Client | None = None
     statuses: Counter = field(default_factory=Counter)
 
@@ -203,6 +206,7 @@ class World:
             "share_id": [self.share_id],
             "invite_id": self.invites,
             "patient_id": [self.patient_id],
+            "passkey_id": self.passkeys,
         }
         body = case.body if isinstance(case.body, dict) else None
         for values, in_url in ((case.path_parameters, True), (case.query, True), (body, False)):
@@ -228,6 +232,14 @@ class World:
         elif method == "DELETE" and path.endswith("{therapist_id}"):
             self.therapists.remove(int(case.path_parameters["therapist_id"]))
             self.add_therapist()
+        elif method == "DELETE" and path.endswith("{passkey_id}"):
+            self.passkeys.remove(int(case.path_parameters["passkey_id"]))
+            self.add_passkey()
+
+    def add_passkey(self) -> None:
+        """A stored passkey of the fuzzed person's (the caregiver has theirs too)."""
+        user_id = self.patient_id if self.role == "patient" else self.caregiver_id
+        self.passkeys.append(add_passkey(self.app, user_id, f"Device {len(self.passkeys)}"))
 
 
 def has_inputs(label: str) -> bool:
@@ -245,6 +257,7 @@ def world(app, live_server, role, request):
     caregiver = make_user(app, "fuzz-carer@example.com", "caregiver")
     spare = make_user(app, f"fuzz-spare-{role}@example.com", role)
     world = World(
+        app=app,
         base=live_server,
         role=role,
         patient_id=patient.id,
@@ -258,6 +271,8 @@ def world(app, live_server, role, request):
         world.add_therapist()
     for _ in range(SEEDED):
         world.add_session()
+    for _ in range(2):  # two: removing one is not removing the last
+        world.add_passkey()
     start = time.monotonic()
     yield world
     cases = sum(world.statuses.values())

@@ -5,6 +5,7 @@ in the same server-side login as a password, with its kind noted."""
 from __future__ import annotations
 
 from flask import current_app
+from flask.views import MethodView
 from flask_login import current_user
 
 from pnapp import passkeys
@@ -61,31 +62,32 @@ def listing():
     return {"items": Passkey.of(current_user)}
 
 
-@bp.patch("/auth/passkeys/<int:passkey_id>")
-@requires()
-@bp.arguments(PasskeyRenameSchema)
-@bp.response(200, PasskeySchema)
-def rename(data, passkey_id: int):
-    """Give a passkey a name the person recognises."""
-    passkey = Passkey.own(current_user, passkey_id)
-    passkey.rename(data["name"])
-    return passkey
+@bp.route("/auth/passkeys/<int:passkey_id>")
+class OnePasskey(MethodView):
+    # One rule for both methods: with two, an id out of range answered 405, not 404.
+    decorators = [requires()]
 
+    @bp.arguments(PasskeyRenameSchema)
+    @bp.response(200, PasskeySchema)
+    def patch(self, data, passkey_id: int):
+        """Give a passkey a name the person recognises."""
+        passkey = Passkey.own(current_user, passkey_id)
+        passkey.rename(data["name"])
+        return passkey
 
-@bp.delete("/auth/passkeys/<int:passkey_id>")
-@requires()
-@limited(LOGIN_LIMIT)
-@bp.arguments(PasskeyRemoveSchema, required=False)
-@bp.response(204)
-@bp.alt_response(403, schema=ERROR, description="The last passkey needs the password")
-def remove(data, passkey_id: int):
-    """Remove a passkey; removing the last one asks for the password again."""
-    passkey = Passkey.own(current_user, passkey_id)
-    if passkey.is_last:
-        if not (data or {}).get("password"):
-            raise ApiError(403, passkeys.LAST_ONE)
-        check_own_password(data["password"])
-    passkey.remove()
+    @limited(LOGIN_LIMIT)
+    @bp.arguments(PasskeyRemoveSchema, required=False)
+    @bp.response(204)
+    @bp.alt_response(403, schema=ERROR, description="The last passkey needs the password")
+    @bp.alt_response(429, schema=ERROR, description="Too many wrong passwords; see Retry-After")
+    def delete(self, data, passkey_id: int):
+        """Remove a passkey; removing the last one asks for the password again."""
+        passkey = Passkey.own(current_user, passkey_id)
+        if passkey.is_last:
+            if not (data or {}).get("password"):
+                raise ApiError(403, passkeys.LAST_ONE)
+            check_own_password(data["password"])
+        passkey.remove()
 
 
 @bp.post("/auth/passkey-login/options")

@@ -161,15 +161,11 @@ def test_sign_up_make_a_passkey_log_out_sign_in_with_it_and_remove_it(app, origi
     expect(logins).to_contain_text("Signed in with a passkey")
 
     # Rename, then remove: the last one asks for the password.
-    page.get_by_role("region", name="Passkeys").get_by_role(
-        "link", name="Rename or remove"
-    ).tap()
+    page.get_by_role("region", name="Passkeys").get_by_role("link", name="Rename or remove").tap()
     page.get_by_label("Name (which phone or computer it is on)").fill("My phone")
     page.get_by_role("button", name="Save the name").tap()
     expect(page.get_by_role("region", name="Passkeys")).to_contain_text("My phone")
-    page.get_by_role("region", name="Passkeys").get_by_role(
-        "link", name="Rename or remove"
-    ).tap()
+    page.get_by_role("region", name="Passkeys").get_by_role("link", name="Rename or remove").tap()
     page.get_by_role("button", name="Remove this passkey").tap()
     expect(page.locator("#password-error")).to_contain_text("Enter your password")
     page.get_by_label("It is your last passkey. Your password, to confirm").fill(
@@ -255,7 +251,8 @@ def test_no_user_verification_no_sign_in(app, origin, phones):
     phone.make_passkey_in_settings()
     phone.log_out()
     phone.cdp.send(
-        "WebAuthn.setUserVerified", {"authenticatorId": phone.authenticator, "isUserVerified": False}
+        "WebAuthn.setUserVerified",
+        {"authenticatorId": phone.authenticator, "isUserVerified": False},
     )
     page = phone.page
     page.get_by_role("button", name="Sign in with a passkey").tap()
