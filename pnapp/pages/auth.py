@@ -70,6 +70,7 @@ def register():
     errors, form = {}, {"role": request.args.get("role", "patient")}
     if request.method == "POST":
         form = to_json_shape(request.form)
+        offer = form.pop("passkey", None) == "offer"  # the device can make a passkey
         data, errors = load(RegisterSchema(), form)
         if data:
             try:
@@ -78,8 +79,9 @@ def register():
                 errors = err.fields or {"_form": [err.message]}
             else:
                 start_session(user)
-                # "Use a passkey next time", where the device can make one.
-                return redirect(url_for("passkeys.offer", next=after_login_url(user)))
+                if offer:  # "Use a passkey next time"
+                    return redirect(url_for("passkeys.offer", next=after_login_url(user)))
+                return redirect(after_login_url(user))
     return form_page("auth/register.html", errors, form=form, zones=COMMON_ZONES)
 
 

@@ -27,7 +27,7 @@ PAGE_SCRIPTS = {
     "passkeys": ("passkeys",),
     # Pages that hand a link to someone: Copy, and the phone's share sheet.
     "share": ("share",),
-    "sign-up": ("zone",),
+    "sign-up": ("zone", "passkeys"),
 }
 
 

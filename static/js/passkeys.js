@@ -122,6 +122,10 @@
     }
   }
 
+  /* Sign-up: where this device can make a passkey, the offer follows. */
+  const offer = document.querySelector("[data-passkey-offer]");
+  if (offer) canMake().then((yes) => { offer.value = yes ? "offer" : ""; });
+
   /* Making one: Settings' button, and the offer after sign-up. */
   const add = document.querySelector("[data-passkey-add]");
   if (add) {
