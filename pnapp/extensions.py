@@ -103,3 +103,8 @@ sign_in_link_limits = mail_limits("sign-in-link", SIGN_IN_LINK_PER_ADDRESS, SIGN
 def resend_limit(view):
     """Asking for a new link to confirm one's address: limited per person."""
     return limiter.shared_limit(RESEND_LIMIT, scope="verify-resend", key_func=user_key)(view)
+
+
+def passkey_mail_limit(view):
+    """Asking for a link to remove one's last passkey: limited per person."""
+    return limiter.shared_limit(RESEND_LIMIT, scope="passkey-mail", key_func=user_key)(view)

@@ -25,6 +25,7 @@ PURPOSES = {
     "verify-email": 48 * 3600,
     "password-reset": 3600,
     "sign-in": 15 * 60,
+    "remove-passkey": 3600,
     "unsubscribe": None,
 }
 

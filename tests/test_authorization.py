@@ -315,6 +315,14 @@ ROUTES = {
         {**dict.fromkeys(CALLERS, 404), "anon": 401, "alice": 204},
     ),
     ("/passkeys/new", "GET"): ("/passkeys/new", None, LOGGED_IN_PAGE),
+    ("/passkeys/remove/<token>", "GET"): ("/passkeys/remove/x", None, NO_LINK),
+    ("/passkeys/remove/<token>", "POST"): ("/passkeys/remove/x", {}, NO_LINK),
+    ("/settings/passkeys/<int:passkey_id>/remove-by-mail", "POST"): (
+        "/settings/passkeys/{passkey}/remove-by-mail",
+        {},
+        # Not her last passkey: alice is told so, on the passkey's page.
+        {**dict.fromkeys(CALLERS, 404), "anon": "login", "alice": 302},
+    ),
     ("/settings/passkeys/<int:passkey_id>", "GET"): (
         "/settings/passkeys/{passkey}",
         None,

@@ -75,6 +75,8 @@ WHO = {
     "/sign-in/<token>": ["anonymous"],
     "/settings/passkeys/<int:passkey_id>/rename": ["patient"],
     "/settings/passkeys/<int:passkey_id>/remove": ["patient"],
+    "/settings/passkeys/<int:passkey_id>/remove-by-mail": ["patient"],
+    "/passkeys/remove/<token>": ["anonymous", "patient"],
 }
 LOGS_OUT = ("/logout", "/settings/logout-everywhere", "/settings/logins/<int:login_id>/end")
 CASES = [(form, who) for form in FORMS for who in WHO.get(form, ["nobody knows"])]

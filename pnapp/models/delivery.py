@@ -34,6 +34,7 @@ CHANNELS = ("push", "email")
 VERIFY_EMAIL = "verify_email"
 PASSWORD_RESET = "password_reset"
 SIGN_IN_LINK = "sign_in_link"
+REMOVE_PASSKEY = "remove_passkey"
 # Where Delivery.queue leaves the ids of such mail, for pnapp.reminders.instant to send.
 SEND_AFTER_COMMIT = "pnapp.send_after_commit"
 

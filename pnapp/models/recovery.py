@@ -1,7 +1,7 @@
 """Proving an address and getting back in: e-mail verification, password reset, sign-in
-links, and the one-click unsubscribe from reminder mail. Each mails or honours a signed
-one-time link (pnapp/tokens.py) whose fingerprint is of the state the link changes, so it
-works once.
+links, removing the last passkey, and the one-click unsubscribe from reminder mail. Each
+mails or honours a signed one-time link (pnapp/tokens.py) whose fingerprint is of the state
+the link changes, so it works once.
 """
 
 from __future__ import annotations
@@ -17,15 +17,18 @@ from pnapp.i18n import N_
 from pnapp.models.accounts import User
 from pnapp.models.delivery import (
     PASSWORD_RESET,
+    REMOVE_PASSKEY,
     SEND_AFTER_COMMIT,
     SIGN_IN_LINK,
     VERIFY_EMAIL,
     Delivery,
 )
 from pnapp.models.logins import Login
+from pnapp.models.passkeys import Passkey
 from pnapp.timeutil import utcnow
 
 ALREADY_VERIFIED = N_("Your e-mail address is already confirmed.")
+NOT_THE_LAST = N_("That is not your last passkey: it can be removed without a confirmation.")
 
 
 def _period(now: datetime) -> str:
@@ -187,6 +190,30 @@ def sign_in_by_link(token: str) -> User:
     return user
 
 
+# Removing the last passkey by mail, for whoever no longer knows their password: the link
+# dies once the person's passkeys change (this one removed, or another made).
+
+
+def passkeys_state(user: User) -> tuple:
+    return tuple(p.credential_id for p in Passkey.of(user))
+
+
+def ask_to_remove_last_passkey(passkey: Passkey, now: datetime | None = None) -> None:
+    """Mail a link that removes this, the person's last passkey (after the caller's commit)."""
+    if not passkey.is_last:
+        raise Conflict(NOT_THE_LAST)
+    now = now or utcnow()
+    Delivery.queue(passkey.user_id, REMOVE_PASSKEY, _period(now), now)
+
+
+def remove_passkey_by_link(token: str) -> None:
+    """Remove the passkey the link was mailed about; Gone once the passkeys changed."""
+    user = holder("remove-passkey", token)
+    for passkey in Passkey.of(user):  # the one there was when the link was made
+        db.session.delete(passkey)
+    db.session.commit()
+
+
 # Unsubscribe (RFC 8058): no expiry and no state, so it stays idempotent.
 
 
@@ -201,6 +228,7 @@ STATES = {
     "verify-email": verify_state,
     "password-reset": reset_state,
     "sign-in": sign_in_state,
+    "remove-passkey": passkeys_state,
     "unsubscribe": lambda user: (),
 }
 

@@ -133,7 +133,7 @@ def reset_password(token: str):
 @bp.route("/sign-in-link", methods=["GET", "POST"])
 @sign_in_link_limits
 def ask_sign_in_link():
-    """"E-mail me a sign-in link": the same answer whether or not an account uses the
+    """ "E-mail me a sign-in link": the same answer whether or not an account uses the
     address (and whether or not it is confirmed), so the page tells no one who has one."""
     errors, form, sent = {}, {"email": request.args.get("email", "")}, False
     if request.method == "POST":

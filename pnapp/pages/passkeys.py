@@ -8,10 +8,11 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from pnapp.auth import check_own_password, safe_next
-from pnapp.errors import Forbidden, TooMany, http_status
-from pnapp.extensions import LOGIN_LIMIT, limiter
-from pnapp.models import Passkey
+from pnapp.errors import Conflict, Forbidden, Gone, NotFound, TooMany, http_status
+from pnapp.extensions import LOGIN_LIMIT, db, limiter, passkey_mail_limit
+from pnapp.models import Passkey, recovery
 from pnapp.pages import form_page, submit
+from pnapp.pages.auth import dead_link
 from pnapp.passkeys import LAST_ONE
 from pnapp.schemas import PasskeyRenameSchema
 
@@ -73,3 +74,37 @@ def remove(passkey_id: int):
     passkey.remove()
     flash(gettext("The passkey is removed. You can still log in with your password."))
     return redirect(settings_url())
+
+
+@bp.post("/settings/passkeys/<int:passkey_id>/remove-by-mail")
+@login_required
+@passkey_mail_limit
+def ask_to_remove(passkey_id: int):
+    """Without the password: a link by mail confirms removing the last passkey."""
+    passkey = Passkey.own(current_user, passkey_id)
+    try:
+        recovery.ask_to_remove_last_passkey(passkey)
+    except Conflict as err:
+        flash(gettext(err.message))
+        return redirect(url_for("passkeys.edit", passkey_id=passkey.id))
+    db.session.commit()
+    flash(
+        gettext(
+            "We sent a link to %(email)s. Open it to remove the passkey.", email=current_user.email
+        )
+    )
+    return redirect(settings_url())
+
+
+@bp.route("/passkeys/remove/<token>", methods=["GET", "POST"])
+@limiter.limit(LOGIN_LIMIT, methods=["POST"])
+def remove_by_link(token: str):
+    """The mailed link: a button, so that a mail scanner opening it removes nothing."""
+    try:
+        if request.method == "POST":
+            recovery.remove_passkey_by_link(token)
+            return render_template("passkeys/removed.html", done=True)
+        recovery.holder("remove-passkey", token)
+    except (Gone, NotFound) as err:
+        return dead_link(err, settings_url())
+    return render_template("passkeys/removed.html", done=False)

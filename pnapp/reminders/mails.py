@@ -20,8 +20,14 @@ from pnapp.assets import public_url
 from pnapp.extensions import db
 from pnapp.i18n import DEFAULT, LANGUAGES, N_, user_language
 from pnapp.models import User
-from pnapp.models.delivery import PASSWORD_RESET, SIGN_IN_LINK, VERIFY_EMAIL
-from pnapp.models.recovery import link_token, needs_verifying, reset_period, sign_in_period
+from pnapp.models.delivery import PASSWORD_RESET, REMOVE_PASSKEY, SIGN_IN_LINK, VERIFY_EMAIL
+from pnapp.models.recovery import (
+    link_token,
+    needs_verifying,
+    passkeys_state,
+    reset_period,
+    sign_in_period,
+)
 from pnapp.reminders.channels import email
 from pnapp.reminders.planning import AFTER_NUDGE, MISSED_WEEK, WEEKLY
 
@@ -90,6 +96,20 @@ WORDS = {
         ),
         N_("Sign me in"),
     ),
+    REMOVE_PASSKEY: Words(
+        N_("Remove your passkey from pnapp"),
+        (
+            N_(
+                "Someone asked to remove your last passkey from pnapp. If it was you, use the "
+                "link below; you will still log in with your password or an e-mailed link."
+            ),
+            N_(
+                "The link works once, for one hour. If it was not you, ignore this e-mail: "
+                "your passkey stays."
+            ),
+        ),
+        N_("Remove my passkey"),
+    ),
 }
 REMINDERS = (WEEKLY, AFTER_NUDGE, MISSED_WEEK)
 GREETING = N_("Hello %(name)s,")
@@ -142,6 +162,8 @@ def _unwanted(row, user: User | None) -> str | None:
         return "already confirmed"
     elif row.kind == PASSWORD_RESET and row.period != reset_period(user):
         return "superseded"
+    elif row.kind == REMOVE_PASSKEY and len(passkeys_state(user)) != 1:
+        return "not the last passkey"
     elif row.kind == SIGN_IN_LINK:
         if row.period != sign_in_period(user):
             return "superseded"
@@ -163,6 +185,8 @@ def _link(row, user: User) -> str:
         return public_url("auth.verify_email", token=link_token("verify-email", user))
     if row.kind == SIGN_IN_LINK:
         return public_url("auth.sign_in_by_link", token=link_token("sign-in", user))
+    if row.kind == REMOVE_PASSKEY:
+        return public_url("passkeys.remove_by_link", token=link_token("remove-passkey", user))
     return public_url("auth.reset_password", token=link_token("password-reset", user))
 
 
