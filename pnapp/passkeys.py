@@ -49,7 +49,7 @@ from pnapp.timeutil import utcnow
 TIMEOUT = timedelta(minutes=5)
 REFUSED = N_("That passkey did not work here. Try again, or log in another way.")
 NOT_MADE = N_("The passkey was not saved. Please try again.")
-TOO_MANY = N_("You have %(count)s passkeys already. Remove one you no longer use first.")
+TOO_MANY = N_("You have as many passkeys as pnapp keeps. Remove one you no longer use first.")
 ALREADY = N_("That passkey is saved already.")
 LAST_ONE = N_("Enter your password to remove your last passkey.")
 # The ways an authenticator may be reached (WebAuthn's AuthenticatorTransport), kept so a
@@ -136,7 +136,7 @@ def register(user: User, credential: dict[str, Any], name: str | None = None) ->
     """Verify the browser's new credential and keep it for this person."""
     rp_id, origin = relying_party()
     if len(Passkey.of(user)) >= MAX_PASSKEYS:
-        raise Conflict(TOO_MANY % {"count": MAX_PASSKEYS})
+        raise Conflict(TOO_MANY)
     try:
         parsed = parse_registration_credential_json(credential)
         challenge = _use_challenge(parsed.response.client_data_json, "register", user)
