@@ -95,16 +95,8 @@ def logout():
 @bp.route("/password-reset", methods=["GET", "POST"])
 @reset_limits
 def forgot_password():
-    """Ask for a link to set a new password. The answer is the same whether or not an
-    account uses the address, so the page tells no one who has an account."""
-    errors, form, sent = {}, {}, False
-    if request.method == "POST":
-        form = to_json_shape(request.form)
-        data, errors = load(PasswordResetSchema(), form)
-        if data:
-            recovery.request_password_reset(data["email"])
-            sent = True
-    return form_page("auth/password_reset.html", errors, form=form, sent=sent)
+    """Ask for a link to set a new password."""
+    return ask_for_link(PasswordResetSchema(), recovery.request_password_reset, "password_reset")
 
 
 @bp.route("/password-reset/<token>", methods=["GET", "POST"])
@@ -133,45 +125,33 @@ def reset_password(token: str):
 @bp.route("/sign-in-link", methods=["GET", "POST"])
 @sign_in_link_limits
 def ask_sign_in_link():
-    """ "E-mail me a sign-in link": the same answer whether or not an account uses the
-    address (and whether or not it is confirmed), so the page tells no one who has one."""
-    errors, form, sent = {}, {"email": request.args.get("email", "")}, False
-    if request.method == "POST":
-        form = to_json_shape(request.form)
-        data, errors = load(SignInLinkSchema(), form)
-        if data:
-            recovery.request_sign_in_link(data["email"])
-            sent = True
-    return form_page("auth/sign_in_link.html", errors, form=form, sent=sent)
+    """Ask for a link that signs in (to a confirmed address only)."""
+    return ask_for_link(SignInLinkSchema(), recovery.request_sign_in_link, "sign_in_link")
 
 
 @bp.route("/sign-in/<token>", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def sign_in_by_link(token: str):
-    """The mailed link: a page with one button, so that a mail scanner opening the link
-    signs nobody in and does not use it up; the button signs in, once."""
-    try:
-        if request.method == "POST":
-            start_session(recovery.sign_in_by_link(token), "email_link")
-            return redirect(url_for("home.home"))
-        recovery.holder("sign-in", token)
-    except (Gone, NotFound) as err:
-        return dead_link(err, url_for("auth.ask_sign_in_link"))
-    return render_template("auth/sign_in.html")
+    """The mailed link's button signs in on this device, once."""
+
+    def sign_in(token: str):
+        start_session(recovery.sign_in_by_link(token), "email_link")
+        return redirect(url_for("home.home"))
+
+    again = url_for("auth.ask_sign_in_link")
+    return button_link("sign-in", token, sign_in, "auth/sign_in.html", again)
 
 
 @bp.route("/verify-email/<token>", methods=["GET", "POST"])
 def verify_email(token: str):
-    """Confirm the address with the mailed link: a page with one button, so that a mail
-    scanner opening the link confirms nothing."""
-    try:
-        if request.method == "POST":
-            recovery.verify_email(token)
-            return render_template("auth/verify_email.html", done=True)
-        recovery.holder("verify-email", token)
-    except (Gone, NotFound) as err:
-        return dead_link(err, url_for("settings.settings", _anchor="email"))
-    return render_template("auth/verify_email.html", done=False)
+    """Confirm the address with the mailed link's button."""
+
+    def verify(token: str):
+        recovery.verify_email(token)
+        return render_template("auth/verify_email.html", done=True)
+
+    again = url_for("settings.settings", _anchor="email")
+    return button_link("verify-email", token, verify, "auth/verify_email.html", again)
 
 
 @bp.post("/verify-email/resend")
@@ -187,6 +167,32 @@ def resend_verification():
         db.session.commit()
         flash(gettext("We sent a new link to %(email)s.", email=current_user.email))
     return redirect(safe_next(request.args.get("next")) or url_for("settings.settings"))
+
+
+def ask_for_link(schema, ask, template: str):
+    """The page that mails a link to the address given. The answer is the same whether or
+    not an account uses the address, so the page tells no one who has an account."""
+    errors, form, sent = {}, {}, False
+    if request.method == "POST":
+        form = to_json_shape(request.form)
+        data, errors = load(schema, form)
+        if data:
+            ask(data["email"])
+            sent = True
+    return form_page(f"auth/{template}.html", errors, form=form, sent=sent)
+
+
+def button_link(purpose: str, token: str, act, template: str, again: str):
+    """The page a mailed link opens: one button, so that a mail scanner opening the link
+    changes nothing and does not use it up; the button does `act(token)`, once. `again` is
+    where a dead link sends the person for a new one."""
+    try:
+        if request.method == "POST":
+            return act(token)
+        recovery.holder(purpose, token)
+    except (Gone, NotFound) as err:
+        return dead_link(err, again)
+    return render_template(template, done=False)
 
 
 def dead_link(err: Gone | NotFound, again: str):

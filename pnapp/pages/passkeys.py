@@ -8,11 +8,11 @@ from flask_babel import gettext
 from flask_login import current_user, login_required
 
 from pnapp.auth import check_own_password, safe_next
-from pnapp.errors import Conflict, Forbidden, Gone, NotFound, TooMany, http_status
+from pnapp.errors import Conflict, Forbidden, TooMany, http_status
 from pnapp.extensions import LOGIN_LIMIT, db, limiter, passkey_mail_limit
 from pnapp.models import Passkey, recovery
 from pnapp.pages import form_page, submit
-from pnapp.pages.auth import dead_link
+from pnapp.pages.auth import button_link
 from pnapp.passkeys import LAST_ONE
 from pnapp.schemas import PasskeyRenameSchema
 
@@ -99,12 +99,10 @@ def ask_to_remove(passkey_id: int):
 @bp.route("/passkeys/remove/<token>", methods=["GET", "POST"])
 @limiter.limit(LOGIN_LIMIT, methods=["POST"])
 def remove_by_link(token: str):
-    """The mailed link: a button, so that a mail scanner opening it removes nothing."""
-    try:
-        if request.method == "POST":
-            recovery.remove_passkey_by_link(token)
-            return render_template("passkeys/removed.html", done=True)
-        recovery.holder("remove-passkey", token)
-    except (Gone, NotFound) as err:
-        return dead_link(err, settings_url())
-    return render_template("passkeys/removed.html", done=False)
+    """The mailed link's button removes the last passkey."""
+
+    def remove(token: str):
+        recovery.remove_passkey_by_link(token)
+        return render_template("passkeys/removed.html", done=True)
+
+    return button_link("remove-passkey", token, remove, "passkeys/removed.html", settings_url())
