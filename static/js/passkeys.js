@@ -130,11 +130,7 @@
   const add = document.querySelector("[data-passkey-add]");
   if (add) {
     const box = add.closest("[data-passkey-box]") || add;
-    canMake().then((yes) => {
-      if (yes) box.hidden = false;
-      // Nothing to offer on this device: straight on, as if "Not now" was tapped.
-      else if (add.dataset.skip) location.replace(add.dataset.skip);
-    });
+    canMake().then((yes) => { box.hidden = !yes; });
     add.addEventListener("click", async () => {
       add.disabled = true;
       try {
