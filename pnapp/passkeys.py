@@ -6,6 +6,9 @@ Passkeys are bound to the site's name: the relying party is PUBLIC_URL's host (n
 request's Host header, which the sender chooses) and the origin PUBLIC_URL's scheme, host and
 port. The authenticator must verify the person (face, fingerprint or PIN), and its counter
 must go forward, as the library checks; each challenge works once (PasskeyChallenge).
+
+py_webauthn (with pyOpenSSL and cbor2) loads on first use, not with the app: a worker that
+starts on a busy machine answers sooner, and most requests never need it.
 """
 
 from __future__ import annotations
@@ -17,26 +20,6 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import delete, update
-from webauthn import (
-    base64url_to_bytes,
-    generate_authentication_options,
-    generate_registration_options,
-    options_to_json,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import (
-    bytes_to_base64url,
-    parse_authentication_credential_json,
-    parse_client_data_json,
-    parse_registration_credential_json,
-)
-from webauthn.helpers.structs import (
-    AuthenticatorSelectionCriteria,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
 
 from pnapp.errors import Conflict, Invalid
 from pnapp.extensions import db
@@ -76,7 +59,7 @@ def _challenge(purpose: str, user: User | None = None, handle: bytes | None = No
     challenge = os.urandom(32)
     db.session.add(
         PasskeyChallenge(
-            challenge_hash=hash_token(bytes_to_base64url(challenge)),
+            challenge_hash=hash_token(challenge.hex()),
             purpose=purpose,
             user_id=user.id if user else None,
             user_handle=handle,
@@ -90,7 +73,9 @@ def _challenge(purpose: str, user: User | None = None, handle: bytes | None = No
 def _use_challenge(client_data: bytes, purpose: str, user: User | None):
     """The row of the challenge the browser signed, deleted so that it never works again;
     Invalid when it is not one of ours, is stale, or was used already."""
-    challenge = bytes_to_base64url(parse_client_data_json(client_data).challenge)
+    from webauthn.helpers import parse_client_data_json
+
+    challenge = parse_client_data_json(client_data).challenge.hex()
     table = PasskeyChallenge.__table__
     found = db.session.execute(
         delete(table)
@@ -109,6 +94,14 @@ def _use_challenge(client_data: bytes, purpose: str, user: User | None):
 
 def registration_options(user: User) -> str:
     """The options for navigator.credentials.create(), as JSON."""
+    from webauthn import base64url_to_bytes, generate_registration_options, options_to_json
+    from webauthn.helpers.structs import (
+        AuthenticatorSelectionCriteria,
+        PublicKeyCredentialDescriptor,
+        ResidentKeyRequirement,
+        UserVerificationRequirement,
+    )
+
     rp_id, _ = relying_party()
     own = Passkey.of(user)
     # One handle per person, so a phone replaces its old passkey for this account.
@@ -134,6 +127,13 @@ def registration_options(user: User) -> str:
 
 def register(user: User, credential: dict[str, Any], name: str | None = None) -> Passkey:
     """Verify the browser's new credential and keep it for this person."""
+    from webauthn import verify_registration_response
+    from webauthn.helpers import (
+        bytes_to_base64url,
+        parse_client_data_json,
+        parse_registration_credential_json,
+    )
+
     rp_id, origin = relying_party()
     if len(Passkey.of(user)) >= MAX_PASSKEYS:
         raise Conflict(TOO_MANY)
@@ -182,6 +182,9 @@ def default_name(user: User) -> str:
 def authentication_options() -> str:
     """The options for navigator.credentials.get(): no list of credentials, so the browser
     offers whichever passkeys it holds for this site."""
+    from webauthn import generate_authentication_options, options_to_json
+    from webauthn.helpers.structs import UserVerificationRequirement
+
     rp_id, _ = relying_party()
     options = generate_authentication_options(
         rp_id=rp_id,
@@ -194,6 +197,13 @@ def authentication_options() -> str:
 
 def authenticate(credential: dict[str, Any], now: datetime | None = None) -> User:
     """The person the passkey proves, its counter moved on; Refused otherwise."""
+    from webauthn import verify_authentication_response
+    from webauthn.helpers import (
+        bytes_to_base64url,
+        parse_authentication_credential_json,
+        parse_client_data_json,
+    )
+
     rp_id, origin = relying_party()
     now = now or utcnow()
     try:
