@@ -94,6 +94,12 @@ class Phone:
         page.get_by_role("button", name="Log in", exact=True).tap()
         expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Hello"))
 
+    def with_passkey(self, email: str) -> Phone:
+        """Logged in with the password, a passkey made in Settings."""
+        self.log_in_with_password(email)
+        self.make_passkey_in_settings()
+        return self
+
     def make_passkey_in_settings(self) -> None:
         page = self.page
         page.goto("/settings#passkeys")
@@ -185,11 +191,8 @@ def test_sign_up_make_a_passkey_log_out_sign_in_with_it_and_remove_it(app, origi
 def test_another_account_cannot_use_the_credential(app, origin, phones):
     alice = make_user(app, "alice@example.com", name="Alice")
     bob = make_user(app, "bob@example.com", name="Bob")
-    alices_phone, bobs_phone = phones(), phones()
-    alices_phone.log_in_with_password(alice.email)
-    alices_phone.make_passkey_in_settings()
-    bobs_phone.log_in_with_password(bob.email)
-    bobs_phone.make_passkey_in_settings()
+    alices_phone = phones().with_passkey(alice.email)
+    phones().with_passkey(bob.email)
     with app.app_context():
         handles = {p.user_id: p.user_handle for p in db.session.query(Passkey)}
     assert handles[alice.id] != handles[bob.id]
@@ -212,9 +215,7 @@ def test_another_account_cannot_use_the_credential(app, origin, phones):
 
 def test_a_replayed_assertion_is_refused(app, origin, phones):
     alice = make_user(app, "alice@example.com", name="Alice")
-    phone = phones()
-    phone.log_in_with_password(alice.email)
-    phone.make_passkey_in_settings()
+    phone = phones().with_passkey(alice.email)
     phone.log_out()
 
     answer = phone.page.evaluate(ASSERT)
@@ -231,9 +232,7 @@ def test_the_browser_suggests_the_passkey_in_the_e_mail_field(app, origin, phone
     """Conditional mediation: the log-in page asks quietly, and the browser offers the
     passkey where the address goes; picking it signs in without a tap on the button."""
     alice = make_user(app, "alice@example.com", name="Alice")
-    phone = phones(suggestion=True)
-    phone.log_in_with_password(alice.email)
-    phone.make_passkey_in_settings()
+    phone = phones(suggestion=True).with_passkey(alice.email)
     page = phone.page
     page.goto("/settings")
     page.locator("form.logout").get_by_role("button", name="Log out").tap()
@@ -246,9 +245,7 @@ def test_the_browser_suggests_the_passkey_in_the_e_mail_field(app, origin, phone
 def test_no_user_verification_no_sign_in(app, origin, phones):
     """The phone did not check the person's face, fingerprint or PIN: no sign-in."""
     alice = make_user(app, "alice@example.com", name="Alice")
-    phone = phones()
-    phone.log_in_with_password(alice.email)
-    phone.make_passkey_in_settings()
+    phone = phones().with_passkey(alice.email)
     phone.log_out()
     phone.cdp.send(
         "WebAuthn.setUserVerified",
