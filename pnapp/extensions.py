@@ -43,11 +43,15 @@ ACCEPT_LIMIT = "10 per minute"
 # A link's manifest, per address: a viewer asks once per open; passcodes have their own cap.
 MANIFEST_LIMIT = "30 per minute"
 PUSH_TEST_LIMIT = "5 per minute"
+# Every log-in page asks for a challenge (the browser's passkey suggestion): more than logins.
+PASSKEY_OPTIONS_LIMIT = "30 per minute;300 per day"
 # Mail we send on request: enough for a person who mistyped or waited, too few for a script
 # to flood someone's inbox. Each is shared by the page and the API (one `scope`).
 RESET_PER_ADDRESS = "3 per 15 minutes;10 per day"
 RESET_PER_IP = "10 per hour;50 per day"
 RESEND_LIMIT = "3 per 15 minutes;10 per day"
+SIGN_IN_LINK_PER_ADDRESS = "3 per 15 minutes;10 per day"
+SIGN_IN_LINK_PER_IP = "10 per hour;50 per day"
 
 
 def address_key() -> str:
@@ -80,15 +84,29 @@ class PnApi(Api):
 api = PnApi()
 
 
-def reset_limits(view):
-    """Asking for a password-reset link: limited per address and per network address."""
-    per_ip = limiter.shared_limit(RESET_PER_IP, scope="password-reset-ip", methods=["POST"])
-    per_address = limiter.shared_limit(
-        RESET_PER_ADDRESS, scope="password-reset", key_func=address_key, methods=["POST"]
-    )
-    return per_ip(per_address(view))
+def mail_limits(scope: str, per_address: str, per_ip: str):
+    """Asking for a mailed link: limited per address and per network address, counted once
+    for the page and the API (`scope`)."""
+
+    def decorator(view):
+        by_ip = limiter.shared_limit(per_ip, scope=f"{scope}-ip", methods=["POST"])
+        by_address = limiter.shared_limit(
+            per_address, scope=scope, key_func=address_key, methods=["POST"]
+        )
+        return by_ip(by_address(view))
+
+    return decorator
+
+
+reset_limits = mail_limits("password-reset", RESET_PER_ADDRESS, RESET_PER_IP)
+sign_in_link_limits = mail_limits("sign-in-link", SIGN_IN_LINK_PER_ADDRESS, SIGN_IN_LINK_PER_IP)
 
 
 def resend_limit(view):
     """Asking for a new link to confirm one's address: limited per person."""
     return limiter.shared_limit(RESEND_LIMIT, scope="verify-resend", key_func=user_key)(view)
+
+
+def passkey_mail_limit(view):
+    """Asking for a link to remove one's last passkey: limited per person."""
+    return limiter.shared_limit(RESEND_LIMIT, scope="passkey-mail", key_func=user_key)(view)

@@ -1,4 +1,5 @@
-"""Signed one-time links: e-mail verification, password reset and one-click unsubscribe.
+"""Signed one-time links: e-mail verification, password reset, sign-in and one-click
+unsubscribe.
 
 itsdangerous signs {user id, fingerprint} with the app's secret key, salted per purpose so a
 token for one purpose is refused by every other. One-time use without a table: the
@@ -23,6 +24,8 @@ from pnapp.errors import Gone, NotFound
 PURPOSES = {
     "verify-email": 48 * 3600,
     "password-reset": 3600,
+    "sign-in": 15 * 60,
+    "remove-passkey": 3600,
     "unsubscribe": None,
     # A SMART Health Link's file fetched by `location`: the specification allows an hour.
     "shl-file": 3600,

@@ -18,3 +18,25 @@ def session_body(**overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+def add_passkey(app, user_id: int, name: str = "Phone") -> int:
+    """A stored passkey of the user's, as if made on a phone (tests/browser/test_passkeys.py
+    makes real ones); its key signs nothing, so it never signs anyone in. Its id."""
+    import os
+
+    from pnapp.extensions import db
+    from pnapp.models import Passkey
+
+    with app.app_context():
+        passkey = Passkey(
+            user_id=user_id,
+            credential_id=uuid.uuid4().hex,
+            public_key=os.urandom(77),
+            sign_count=0,
+            user_handle=os.urandom(32),
+            name=name,
+        )
+        db.session.add(passkey)
+        db.session.commit()
+        return passkey.id

@@ -14,12 +14,12 @@ import pytest
 from pnapp.extensions import db
 from pnapp.models import CareShare, Invite
 from tests.conftest import PASSWORD, Api, make_user
-from tests.helpers import session_body
+from tests.helpers import add_passkey, session_body
 
 SCOPES = ("progress", "sessions", "notes", "alerts", "record", "digest", "heads_up")
 CAREGIVERS = tuple(f"bob_{s}" for s in SCOPES)
 CALLERS = ("anon", "charlie", "bob_ended", *CAREGIVERS, "alice")  # alice last: she may delete
-SECRETS = ("SECRET-NOTE-4521", "Therapist-Zed", "alice@example.com")
+SECRETS = ("SECRET-NOTE-4521", "Therapist-Zed", "alice@example.com", "Pixel-Of-Alice")
 
 FCM = {
     "endpoint": "https://fcm.googleapis.com/fcm/send/abc",
@@ -72,6 +72,9 @@ class World:
             f"/shl/{self.manifest_id}", {"recipient": "Dana", "embeddedLengthMax": 1}
         )
         self.file_path = files.get_json()["files"][0]["location"].split("/api/v1", 1)[1]
+        # Two of alice's passkeys: removing one is not removing the last.
+        self.passkey_id = add_passkey(app, alice.id, "Pixel-Of-Alice")
+        add_passkey(app, alice.id, "Alice's tablet")
 
     def fresh_invite(self) -> str:
         api = self.clients["alice"]
@@ -361,6 +364,73 @@ ROUTES = {
     ("/password-reset", "POST"): ("/password-reset", {"email": "someone@example.com"}, PUBLIC),
     ("/password-reset/<token>", "GET"): ("/password-reset/x", None, NO_LINK),
     ("/password-reset/<token>", "POST"): ("/password-reset/x", {"new_password": "x" * 12}, NO_LINK),
+    ("/sign-in-link", "GET"): ("/sign-in-link", None, PUBLIC),
+    ("/sign-in-link", "POST"): ("/sign-in-link", {"email": "someone@example.com"}, PUBLIC),
+    ("/sign-in/<token>", "GET"): ("/sign-in/x", None, NO_LINK),
+    ("/sign-in/<token>", "POST"): ("/sign-in/x", {}, NO_LINK),
+    ("/api/v1/auth/sign-in-link", "POST"): (
+        "/api/v1/auth/sign-in-link",
+        {"email": "someone@example.com"},
+        dict.fromkeys(CALLERS, 202),
+    ),
+    ("/api/v1/auth/sign-in-link/confirm", "POST"): (
+        "/api/v1/auth/sign-in-link/confirm",
+        {"token": "x"},
+        NO_LINK,
+    ),
+    # Passkeys: signing in with one is for anyone (a made-up answer proves nobody); the
+    # passkeys themselves are their owner's, and someone else's are not there (404).
+    ("/api/v1/auth/passkey-login/options", "POST"): (
+        "/api/v1/auth/passkey-login/options",
+        None,
+        dict.fromkeys(CALLERS, 200),
+    ),
+    ("/api/v1/auth/passkey-login", "POST"): (
+        "/api/v1/auth/passkey-login",
+        {"credential": {"id": "x", "rawId": "x", "type": "public-key", "response": {}}},
+        dict.fromkeys(CALLERS, 401),
+    ),
+    ("/api/v1/auth/passkeys/options", "POST"): ("/api/v1/auth/passkeys/options", None, SELF_API),
+    ("/api/v1/auth/passkeys", "POST"): (
+        "/api/v1/auth/passkeys",
+        {"credential": {"id": "x"}},
+        {**dict.fromkeys(CALLERS, 422), "anon": 401},
+    ),
+    ("/api/v1/auth/passkeys", "GET"): ("/api/v1/auth/passkeys", None, SELF_API),
+    ("/api/v1/auth/passkeys/<int:passkey_id>", "PATCH"): (
+        "/api/v1/auth/passkeys/{passkey}",
+        {"name": "Renamed"},
+        {**dict.fromkeys(CALLERS, 404), "anon": 401, "alice": 200},
+    ),
+    ("/api/v1/auth/passkeys/<int:passkey_id>", "DELETE"): (
+        "/api/v1/auth/passkeys/{passkey}",
+        None,
+        {**dict.fromkeys(CALLERS, 404), "anon": 401, "alice": 204},
+    ),
+    ("/passkeys/new", "GET"): ("/passkeys/new", None, LOGGED_IN_PAGE),
+    ("/passkeys/remove/<token>", "GET"): ("/passkeys/remove/x", None, NO_LINK),
+    ("/passkeys/remove/<token>", "POST"): ("/passkeys/remove/x", {}, NO_LINK),
+    ("/settings/passkeys/<int:passkey_id>/remove-by-mail", "POST"): (
+        "/settings/passkeys/{passkey}/remove-by-mail",
+        {},
+        # Not her last passkey: alice is told so, on the passkey's page.
+        {**dict.fromkeys(CALLERS, 404), "anon": "login", "alice": 302},
+    ),
+    ("/settings/passkeys/<int:passkey_id>", "GET"): (
+        "/settings/passkeys/{passkey}",
+        None,
+        {**dict.fromkeys(CALLERS, 404), "anon": "login", "alice": 200},
+    ),
+    ("/settings/passkeys/<int:passkey_id>/rename", "POST"): (
+        "/settings/passkeys/{passkey}/rename",
+        {"name": "Renamed"},
+        {**dict.fromkeys(CALLERS, 404), "anon": "login", "alice": 302},
+    ),
+    ("/settings/passkeys/<int:passkey_id>/remove", "POST"): (
+        "/settings/passkeys/{passkey}/remove",
+        {},
+        {**dict.fromkeys(CALLERS, 404), "anon": "login", "alice": 302},
+    ),
     ("/verify-email/<token>", "GET"): ("/verify-email/x", None, NO_LINK),
     ("/verify-email/<token>", "POST"): ("/verify-email/x", {}, NO_LINK),
     ("/verify-email/resend", "POST"): ("/verify-email/resend", {}, LOGGED_IN_PAGE),
@@ -538,6 +608,7 @@ def test_each_caller_gets_the_expected_answer_and_nothing_of_alices(app, route):
             link=world.link_id,
             manifest=world.manifest_id,
             file=world.file_path,
+            passkey=world.passkey_id,
         )
         payload = body
         if body == "new-session":

@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from pnapp import create_app
 from pnapp.models import SCOPES
 from tests.conftest import Api
-from tests.helpers import session_body
+from tests.helpers import add_passkey, session_body
 
 EXAMPLES = 60
 SETTINGS = settings(
@@ -76,6 +76,12 @@ WHO = {
     "/share/encouragements": ["patient"],
     "/care/<int:patient_id>/encourage": ["caregiver"],
     "/care/<int:patient_id>/record": ["caregiver"],
+    "/sign-in-link": ["anonymous"],
+    "/sign-in/<token>": ["anonymous"],
+    "/settings/passkeys/<int:passkey_id>/rename": ["patient"],
+    "/settings/passkeys/<int:passkey_id>/remove": ["patient"],
+    "/settings/passkeys/<int:passkey_id>/remove-by-mail": ["patient"],
+    "/passkeys/remove/<token>": ["anonymous", "patient"],
 }
 LOGS_OUT = ("/logout", "/settings/logout-everywhere", "/settings/logins/<int:login_id>/end")
 CASES = [(form, who) for form in FORMS for who in WHO.get(form, ["nobody knows"])]
@@ -145,6 +151,8 @@ class World:
             "share_id": share["id"],
             "token": spare["invite_url"].rsplit("/", 1)[-1],
             "patient_id": alice.id,
+            # Two, so that removing one is not removing the last.
+            "passkey_id": [add_passkey(app, alice.id, name) for name in ("Phone", "Tablet")][0],
         }
         self.tokens = {who: client.csrf_token() for who, client in self.clients.items()}
 

@@ -40,6 +40,7 @@ from pnapp.links.protocol import parse as parse_shlink
 from pnapp.models import SCOPES
 from pnapp.schemas import MAX_ID
 from tests.conftest import PASSWORD, make_user
+from tests.helpers import add_passkey
 
 CHECKS = [
     not_a_server_error,
@@ -124,6 +125,7 @@ class Client:
 class World:
     """The people and records one operation is fuzzed against, kept usable between cases."""
 
+    app: object
     base: str
     role: str
     patient_id: int
@@ -137,6 +139,7 @@ class World:
     invites: list[int] = field(default_factory=list)
     links: list[int] = field(default_factory=list)
     manifests: list[str] = field(default_factory=list)
+    passkeys: list[int] = field(default_factory=list)
     spare: Client | None = None
     statuses: Counter = field(default_factory=Counter)
 
@@ -216,6 +219,7 @@ class World:
             "invite_id": self.invites,
             "patient_id": [self.patient_id],
             "link_id": self.links,
+            "passkey_id": self.passkeys,
         }
         body = case.body if isinstance(case.body, dict) else None
         for values, in_url in ((case.path_parameters, True), (case.query, True), (body, False)):
@@ -252,6 +256,14 @@ class World:
             if revoked in self.links:
                 self.links.remove(revoked)
                 self.add_link()
+        elif method == "DELETE" and path.endswith("{passkey_id}"):
+            self.passkeys.remove(int(case.path_parameters["passkey_id"]))
+            self.add_passkey()
+
+    def add_passkey(self) -> None:
+        """A stored passkey of the fuzzed person's (the caregiver has theirs too)."""
+        user_id = self.patient_id if self.role == "patient" else self.caregiver_id
+        self.passkeys.append(add_passkey(self.app, user_id, f"Device {len(self.passkeys)}"))
 
 
 def has_inputs(label: str) -> bool:
@@ -269,6 +281,7 @@ def world(app, live_server, role, request):
     caregiver = make_user(app, "fuzz-carer@example.com", "caregiver")
     spare = make_user(app, f"fuzz-spare-{role}@example.com", role)
     world = World(
+        app=app,
         base=live_server,
         role=role,
         patient_id=patient.id,
@@ -283,6 +296,8 @@ def world(app, live_server, role, request):
     for _ in range(SEEDED):
         world.add_session()
     world.add_link()
+    for _ in range(2):  # two: removing one is not removing the last
+        world.add_passkey()
     start = time.monotonic()
     yield world
     cases = sum(world.statuses.values())

@@ -101,6 +101,7 @@ def init_app(app: Flask) -> None:
         caring,
         exports,
         links,
+        passkeys,
         progress,
         push,
         sessions,
@@ -122,7 +123,17 @@ def init_app(app: Flask) -> None:
     api.spec.plugins.insert(api.spec.plugins.index(api.ma_plugin), access)
     api.ma_plugin.converter.add_attribute_function(null_only_when_nullable)
     for module in (
-        auth, sessions, progress, shares, caring, therapists, push, exports, calendar, links
+        auth,
+        passkeys,
+        sessions,
+        progress,
+        shares,
+        caring,
+        therapists,
+        push,
+        exports,
+        calendar,
+        links,
     ):
         api.register_blueprint(module.bp)
     api.spec.components.security_scheme(

@@ -16,6 +16,7 @@ from pnapp.models.links import CONTENTS as LINK_CONTENTS
 from pnapp.models.links import Link, WrongPasscode
 from pnapp.models.logins import Login
 from pnapp.models.operations import SchedulerRun
+from pnapp.models.passkeys import MAX_PASSKEYS, Passkey
 from pnapp.models.pgic import PGIC_VALUES, PgicAnswer
 from pnapp.models.sessions import (
     ADJUNCTS,
@@ -45,6 +46,7 @@ __all__ = [
     "LOCK_AFTER",
     "LOCK_FOR",
     "MAX_DEVICES",
+    "MAX_PASSKEYS",
     "MEASURES",
     "PGIC_VALUES",
     "PRESETS",
@@ -62,6 +64,7 @@ __all__ = [
     "Link",
     "Login",
     "MassageSession",
+    "Passkey",
     "PgicAnswer",
     "PushSubscription",
     "SchedulerRun",

@@ -85,6 +85,8 @@ class User(UserMixin, db.Model):
     push_gone_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # A newer password-reset request makes every older link useless.
     reset_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The same for e-mailed sign-in links; cleared when one is used, so each works once.
+    sign_in_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The secret in the calendar subscription's address; a new one kills the old address.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     # For the doctor's report and the FHIR Patient only; the app itself says display_name.

@@ -33,6 +33,8 @@ CHANNELS = ("push", "email")
 # Mail a person is waiting for, sent the moment the request that asked for it commits.
 VERIFY_EMAIL = "verify_email"
 PASSWORD_RESET = "password_reset"
+SIGN_IN_LINK = "sign_in_link"
+REMOVE_PASSKEY = "remove_passkey"
 # Where Delivery.queue leaves the ids of such mail, for pnapp.reminders.instant to send.
 SEND_AFTER_COMMIT = "pnapp.send_after_commit"
 

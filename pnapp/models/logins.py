@@ -12,11 +12,20 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from pnapp.extensions import db
+from pnapp.i18n import N_
 from pnapp.models.types import UTCDateTime, hash_token
 from pnapp.timeutil import utcnow
 
 if TYPE_CHECKING:
     from pnapp.models.accounts import User
+
+# How a person proved who they are; every one ends in the same kind of login.
+METHODS = ("password", "passkey", "email_link")
+METHOD_WORDS = {
+    "password": N_("Signed in with the password"),
+    "passkey": N_("Signed in with a passkey"),
+    "email_link": N_("Signed in with an e-mailed link"),
+}
 
 
 class Login(db.Model):
@@ -31,7 +40,7 @@ class Login(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # How the person proved who they are: "password" today; passkeys and links to come.
+    # How the person proved who they are: one of METHODS, shown in the list of logins.
     method: Mapped[str] = mapped_column(String(16), default="password")
     user_agent: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -136,6 +145,10 @@ class Login(db.Model):
             .order_by(cls.last_seen_at.desc(), cls.id.desc())
         )
         return sorted(found, key=lambda login: not login.current)
+
+    @property
+    def method_words(self) -> str:
+        return METHOD_WORDS.get(self.method, METHOD_WORDS["password"])
 
     @property
     def current(self) -> bool:

@@ -1,6 +1,7 @@
-"""Proving an address and getting back in: e-mail verification, password reset, and the
-one-click unsubscribe from reminder mail. Each mails or honours a signed one-time link
-(pnapp/tokens.py) whose fingerprint is of the state the link changes, so it works once.
+"""Proving an address and getting back in: e-mail verification, password reset, sign-in
+links, removing the last passkey, and the one-click unsubscribe from reminder mail. Each
+mails or honours a signed one-time link (pnapp/tokens.py) whose fingerprint is of the state
+the link changes, so it works once.
 """
 
 from __future__ import annotations
@@ -10,15 +11,24 @@ from datetime import datetime
 from sqlalchemy import bindparam, insert, literal, select, update
 
 from pnapp import tokens
-from pnapp.errors import Conflict
+from pnapp.errors import Conflict, Gone
 from pnapp.extensions import db
 from pnapp.i18n import N_
 from pnapp.models.accounts import User
-from pnapp.models.delivery import PASSWORD_RESET, SEND_AFTER_COMMIT, VERIFY_EMAIL, Delivery
+from pnapp.models.delivery import (
+    PASSWORD_RESET,
+    REMOVE_PASSKEY,
+    SEND_AFTER_COMMIT,
+    SIGN_IN_LINK,
+    VERIFY_EMAIL,
+    Delivery,
+)
 from pnapp.models.logins import Login
+from pnapp.models.passkeys import Passkey
 from pnapp.timeutil import utcnow
 
 ALREADY_VERIFIED = N_("Your e-mail address is already confirmed.")
+NOT_THE_LAST = N_("That is not your last passkey: it can be removed without a confirmation.")
 
 
 def _period(now: datetime) -> str:
@@ -70,28 +80,41 @@ def reset_period(user: User) -> str | None:
 
 # The same two statements and a commit whether or not the address has an account, so that
 # the answer neither says nor takes measurably longer to say which (API.md).
-_MARK_RESET = (
-    update(User.__table__)
-    .where(User.__table__.c.email == bindparam("address"))
-    .values(reset_requested_at=bindparam("now", type_=User.reset_requested_at.type))
-    .returning(User.__table__.c.id)
+
+
+def _mark(column, address_matches):
+    """Note the time of a request on the account whose address matches (a verified one only,
+    where `address_matches` says so), giving its id."""
+    users = User.__table__
+    return (
+        update(users)
+        .where(address_matches)
+        .values({column: bindparam("now", type_=users.c[column].type)})
+        .returning(users.c.id)
+    )
+
+
+_ADDRESS = User.__table__.c.email == bindparam("address")
+_MARK_RESET = _mark("reset_requested_at", _ADDRESS)
+# Only to a confirmed address that is not bouncing: a link that signs in must go where the
+# person has proved they read their mail.
+_MARK_SIGN_IN = _mark(
+    "sign_in_requested_at",
+    _ADDRESS
+    & User.__table__.c.email_verified.is_(True)
+    & User.__table__.c.email_bounced_at.is_(None),
 )
 
 
-def request_password_reset(email: str, now: datetime | None = None) -> None:
-    """Mail a reset link to the account using `email`, if there is one.
-
-    An unverified address gets it too: whoever lost their password may never have
-    confirmed their address, and a reset link is their only way back in; the link
-    itself proves they read mail there (reset_password marks the address confirmed).
-    """
-    now = now or utcnow()
-    found = db.session.scalar(_MARK_RESET, {"address": User.normalize_email(email), "now": now})
+def _mail_link(mark, kind: str, email: str, now: datetime) -> None:
+    """Queue the mail of `kind` for the account `mark` found by `email`, if any, and commit;
+    it leaves right after the commit (reminders/instant.py)."""
+    found = db.session.scalar(mark, {"address": User.normalize_email(email), "now": now})
     table = Delivery.__table__
     users = User.__table__
     row = {
         "user_id": users.c.id,
-        "kind": literal(PASSWORD_RESET),
+        "kind": literal(kind),
         "period": literal(_period(now)),
         "channel": literal("email"),
         "state": literal("pending"),
@@ -111,6 +134,16 @@ def request_password_reset(email: str, now: datetime | None = None) -> None:
     db.session.commit()
 
 
+def request_password_reset(email: str, now: datetime | None = None) -> None:
+    """Mail a reset link to the account using `email`, if there is one.
+
+    An unverified address gets it too: whoever lost their password may never have
+    confirmed their address, and a reset link is their only way back in; the link
+    itself proves they read mail there (reset_password marks the address confirmed).
+    """
+    _mail_link(_MARK_RESET, PASSWORD_RESET, email, now or utcnow())
+
+
 def reset_password(token: str, new_password: str) -> User:
     """Set a new password from a mailed link: every login of the account ends, the
     password lockout is lifted, and the address counts as confirmed. The caller then logs
@@ -127,6 +160,60 @@ def reset_password(token: str, new_password: str) -> User:
     return user
 
 
+# Sign-in links: one-time, 15 minutes (tokens.PURPOSES), only the newest works, and only
+# while the address is still confirmed.
+
+
+def sign_in_state(user: User) -> tuple:
+    return (user.sign_in_requested_at, user.email, user.email_verified, user.email_bounced_at)
+
+
+def sign_in_period(user: User) -> str | None:
+    """The Delivery period of the newest sign-in link asked for: older rows are superseded."""
+    return _period(user.sign_in_requested_at) if user.sign_in_requested_at else None
+
+
+def request_sign_in_link(email: str, now: datetime | None = None) -> None:
+    """Mail a sign-in link to the account using `email`, if there is one and its address is
+    confirmed; the caller answers the same either way."""
+    _mail_link(_MARK_SIGN_IN, SIGN_IN_LINK, email, now or utcnow())
+
+
+def sign_in_by_link(token: str) -> User:
+    """The account a sign-in link was mailed to; the link is used up (the caller then starts
+    the login, which commits)."""
+    user = holder("sign-in", token)
+    if needs_verifying(user):  # the address stopped working since: the link goes with it
+        raise Gone()
+    user.sign_in_requested_at = None
+    db.session.flush()
+    return user
+
+
+# Removing the last passkey by mail, for whoever no longer knows their password: the link
+# dies once the person's passkeys change (this one removed, or another made).
+
+
+def passkeys_state(user: User) -> tuple:
+    return tuple(p.credential_id for p in Passkey.of(user))
+
+
+def ask_to_remove_last_passkey(passkey: Passkey, now: datetime | None = None) -> None:
+    """Mail a link that removes this, the person's last passkey (after the caller's commit)."""
+    if not passkey.is_last:
+        raise Conflict(NOT_THE_LAST)
+    now = now or utcnow()
+    Delivery.queue(passkey.user_id, REMOVE_PASSKEY, _period(now), now)
+
+
+def remove_passkey_by_link(token: str) -> None:
+    """Remove the passkey the link was mailed about; Gone once the passkeys changed."""
+    user = holder("remove-passkey", token)
+    for passkey in Passkey.of(user):  # the one there was when the link was made
+        db.session.delete(passkey)
+    db.session.commit()
+
+
 # Unsubscribe (RFC 8058): no expiry and no state, so it stays idempotent.
 
 
@@ -140,6 +227,8 @@ def unsubscribe(token: str) -> None:
 STATES = {
     "verify-email": verify_state,
     "password-reset": reset_state,
+    "sign-in": sign_in_state,
+    "remove-passkey": passkeys_state,
     "unsubscribe": lambda user: (),
 }
 

@@ -70,6 +70,7 @@ def init_app(app: Flask) -> None:
         health,
         home,
         links,
+        passkeys,
         progress,
         pwa,
         sessions,
@@ -81,6 +82,7 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(links.bp)
     app.register_blueprint(calendar.bp)
+    app.register_blueprint(passkeys.bp)
     # Globals (unlike context) reach imported macros too.
     app.jinja_env.globals.update(
         labels=labels, measures=measures, static_url=static_url, from_zero=insights.from_zero

@@ -22,10 +22,12 @@ PAGE_SCRIPTS = {
     "base": ("outbox", "core", "install", "outbox-view"),
     # The session pages, and the offline session shell that extends the new-session page.
     "session": ("heat", "rating-form", "recording"),
-    "settings": ("push", "share"),
+    "settings": ("push", "share", "passkeys"),
+    # Log-in and the offer after sign-up: signing in with, or making, a passkey.
+    "passkeys": ("passkeys",),
     # Pages that hand a link to someone: Copy, and the phone's share sheet.
     "share": ("share",),
-    "sign-up": ("zone",),
+    "sign-up": ("zone", "passkeys"),
     # The SMART Health Links viewer (/s): opens a link's encrypted files in the browser.
     "viewer": ("shl-viewer",),
 }

@@ -13,7 +13,7 @@ from pnapp.auth import change_own_password, check_own_password, end_session
 from pnapp.errors import Forbidden, TooMany, http_status
 from pnapp.extensions import csrf, db
 from pnapp.forms import load, to_json_shape
-from pnapp.models import REPORT, Login, recovery
+from pnapp.models import REPORT, Login, Passkey, recovery
 from pnapp.pages import form_page, submit
 from pnapp.schemas import MePatchSchema, PasswordChangeSchema
 from pnapp.timeutil import COMMON_ZONES
@@ -63,6 +63,7 @@ def settings():
         common_zones=COMMON_ZONES,
         languages=i18n.NAMES,
         logins=Login.of(current_user),
+        passkeys=Passkey.of(current_user),
         route=labels.reminder_route(current_user),
     )
 

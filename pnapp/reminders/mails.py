@@ -20,9 +20,15 @@ from pnapp.assets import public_url
 from pnapp.extensions import db
 from pnapp.i18n import DEFAULT, LANGUAGES, N_, user_language
 from pnapp.models import User
-from pnapp.models.delivery import PASSWORD_RESET, VERIFY_EMAIL
+from pnapp.models.delivery import PASSWORD_RESET, REMOVE_PASSKEY, SIGN_IN_LINK, VERIFY_EMAIL
 from pnapp.models.encouragement import PRESETS, Encouragement
-from pnapp.models.recovery import link_token, needs_verifying, reset_period
+from pnapp.models.recovery import (
+    link_token,
+    needs_verifying,
+    passkeys_state,
+    reset_period,
+    sign_in_period,
+)
 from pnapp.reminders.caring import digest_lines
 from pnapp.reminders.channels import email
 from pnapp.reminders.planning import (
@@ -99,6 +105,34 @@ WORDS = {
         ),
         N_("Set a new password"),
     ),
+    SIGN_IN_LINK: Words(
+        N_("Your link to sign in to pnapp"),
+        (
+            N_(
+                "Someone asked to sign in to pnapp with this address. If it was you, use the "
+                "link below: no password needed."
+            ),
+            N_(
+                "The link works once, for 15 minutes. If it was not you, ignore this e-mail: "
+                "nobody can sign in without it."
+            ),
+        ),
+        N_("Sign me in"),
+    ),
+    REMOVE_PASSKEY: Words(
+        N_("Remove your passkey from pnapp"),
+        (
+            N_(
+                "Someone asked to remove your last passkey from pnapp. If it was you, use the "
+                "link below; you will still log in with your password or an e-mailed link."
+            ),
+            N_(
+                "The link works once, for one hour. If it was not you, ignore this e-mail: "
+                "your passkey stays."
+            ),
+        ),
+        N_("Remove my passkey"),
+    ),
 }
 REMINDERS = (WEEKLY, AFTER_NUDGE, MISSED_WEEK, HEADS_UP, DIGEST, ENCOURAGEMENT)
 # Mails about a patient, to a caregiver: the period starts with the patient's id.
@@ -113,7 +147,7 @@ def jobs(rows: list) -> tuple[list[tuple[object, email.Message]], dict[int, str]
     """(row, message) for each claimed e-mail delivery that is still wanted, and why the
     others are not: reminders go only to a confirmed address that is not bouncing and was
     not unsubscribed; a verification link only while the address needs one; a reset link
-    only for the newest request."""
+    only for the newest request (a sign-in link, too, only to a confirmed address)."""
     users = {
         u.id: u
         for u in db.session.scalars(select(User).where(User.id.in_({r.user_id for r in rows})))
@@ -168,6 +202,13 @@ def _unwanted(row, user: User | None) -> str | None:
         return "already confirmed"
     elif row.kind == PASSWORD_RESET and row.period != reset_period(user):
         return "superseded"
+    elif row.kind == REMOVE_PASSKEY and len(passkeys_state(user)) != 1:
+        return "not the last passkey"
+    elif row.kind == SIGN_IN_LINK:
+        if row.period != sign_in_period(user):
+            return "superseded"
+        if needs_verifying(user):
+            return "address not confirmed"
     return None
 
 
@@ -184,6 +225,10 @@ def _link(row, user: User) -> str:
         return public_url("home.home")
     if row.kind == VERIFY_EMAIL:
         return public_url("auth.verify_email", token=link_token("verify-email", user))
+    if row.kind == SIGN_IN_LINK:
+        return public_url("auth.sign_in_by_link", token=link_token("sign-in", user))
+    if row.kind == REMOVE_PASSKEY:
+        return public_url("passkeys.remove_by_link", token=link_token("remove-passkey", user))
     return public_url("auth.reset_password", token=link_token("password-reset", user))
 
 

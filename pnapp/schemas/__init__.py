@@ -32,6 +32,14 @@ from pnapp.schemas.links import LinkSchema as LinkSchema
 from pnapp.schemas.links import ManifestInSchema as ManifestInSchema
 from pnapp.schemas.links import ManifestSchema as ManifestSchema
 from pnapp.schemas.links import WrongPasscodeSchema as WrongPasscodeSchema
+from pnapp.schemas.passkeys import PasskeyListSchema as PasskeyListSchema
+from pnapp.schemas.passkeys import PasskeyNewSchema as PasskeyNewSchema
+from pnapp.schemas.passkeys import PasskeyRemoveSchema as PasskeyRemoveSchema
+from pnapp.schemas.passkeys import PasskeyRenameSchema as PasskeyRenameSchema
+from pnapp.schemas.passkeys import PasskeySchema as PasskeySchema
+from pnapp.schemas.passkeys import PasskeySignInSchema as PasskeySignInSchema
+from pnapp.schemas.passkeys import SignInLinkConfirmSchema as SignInLinkConfirmSchema
+from pnapp.schemas.passkeys import SignInLinkSchema as SignInLinkSchema
 from pnapp.schemas.progress import CountOfSchema as CountOfSchema
 from pnapp.schemas.progress import PgicInSchema as PgicInSchema
 from pnapp.schemas.progress import PgicSchema as PgicSchema

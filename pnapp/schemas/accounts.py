@@ -11,6 +11,7 @@ from marshmallow import fields, validate, validates
 from pnapp.i18n import LANGUAGES, N_
 from pnapp.models import ROLES
 from pnapp.models.delivery import CHANNELS
+from pnapp.models.logins import METHODS
 from pnapp.schemas.common import OutDateTime, Schema, StrictBool, StrictInt, choice_list
 from pnapp.timeutil import is_valid_zone, utcnow
 
@@ -175,6 +176,10 @@ class LoginItemSchema(Schema):
     created_at = OutDateTime()
     last_seen_at = OutDateTime()
     user_agent = fields.String(allow_none=True)
+    method = fields.String(
+        validate=validate.OneOf(METHODS),
+        metadata={"description": "How the person signed in on that device"},
+    )
     current = fields.Boolean()
 
 

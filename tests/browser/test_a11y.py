@@ -35,7 +35,7 @@ from pnapp.extensions import db
 from pnapp.models import MassageSession, Therapist, User, recovery
 from tests.browser.test_offline import SAVED_OFFLINE, first_visit, rate_after, record_offline
 from tests.conftest import DB, PASSWORD, Api, make_user
-from tests.helpers import session_body
+from tests.helpers import add_passkey, session_body
 
 AXE_JS = Path(axe_playwright_python.__file__).with_name("axe.min.js").read_text()
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
@@ -136,6 +136,14 @@ class World:
             self.verify_token = recovery.link_token("verify-email", pat)
             self.reset_token = recovery.link_token("password-reset", pat)
             self.unsubscribe_token = recovery.link_token("unsubscribe", pat)
+            db.session.remove()
+        # Dana's passkey, a sign-in link she asked for and a link to remove that passkey.
+        self.passkey = add_passkey(app, self.patient, "Pixel 8")
+        with app.app_context():
+            recovery.request_sign_in_link("dana@example.com")
+            dana = User.by_email("dana@example.com")
+            self.sign_in_token = recovery.link_token("sign-in", dana)
+            self.remove_passkey_token = recovery.link_token("remove-passkey", dana)
             db.session.remove()
 
 
@@ -257,6 +265,11 @@ PAGES: dict[str, list[tuple[tuple[str, ...], str]]] = {
     "/password-reset/<token>": [(ANON, "/password-reset/{reset_token}")],
     "/verify-email/<token>": [(ANON + PATIENT_EMPTY, "/verify-email/{verify_token}")],
     "/unsubscribe/<token>": [(ANON, "/unsubscribe/{unsubscribe_token}")],
+    "/sign-in-link": [(ANON, "/sign-in-link")],
+    "/sign-in/<token>": [(ANON, "/sign-in/{sign_in_token}")],
+    "/passkeys/new": [(PATIENT_EMPTY, "/passkeys/new")],
+    "/settings/passkeys/<int:passkey_id>": [(PATIENT_FILLED, "/settings/passkeys/{passkey}")],
+    "/passkeys/remove/<token>": [(ANON, "/passkeys/remove/{remove_passkey_token}")],
 }
 # GET routes that answer with something other than an HTML page.
 NOT_PAGES = {
