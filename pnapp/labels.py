@@ -16,6 +16,7 @@ from babel.dates import (
     get_timezone_location,
     get_timezone_name,
 )
+from babel.lists import format_list
 from babel.numbers import format_decimal
 from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
@@ -316,3 +317,45 @@ def reminder_route(user) -> str:
         "day": WEEKDAYS[user.reminder_weekday],
         "time": format_time(time(hour, minute), "short", locale=get_locale() or "en"),
     }
+
+
+# Settings' one readable state of the weekly reminder: on (with the day and time, and the
+# roads it takes), off, or wanted but with no road yet, which never reads as "on".
+ROAD_WORDS = {
+    "push": _l("notifications on your phone"),
+    "email": _l("e-mail"),
+}
+
+
+def reminder_summary(user) -> dict[str, str]:
+    """{"state": "on"|"off"|"no_road", "headline", "roads"} for a patient's reminder."""
+    from pnapp.models.delivery import channels_for
+
+    route = user.reminder_route
+    when = {"day": WEEKDAYS[user.reminder_weekday], "time": clock(user.reminder_time)}
+    if route["reason"] == "off":
+        return {"state": "off", "headline": gettext("Reminders are off."), "roads": ""}
+    if route["channel"] == "none":
+        return {
+            "state": "no_road",
+            "headline": gettext("Reminders are not reaching you yet."),
+            "roads": gettext(
+                "Nothing can carry them yet: turn on reminders on this phone, or choose e-mail."
+            ),
+        }
+    roads = channels_for(user, route["channel"] == "push" or bool(user.subscriptions))
+    return {
+        "state": "on",
+        "headline": gettext("Reminders are on: %(day)s at %(time)s.", **when),
+        # Translators: %(roads)s is "notifications on your phone", "e-mail", or both.
+        "roads": gettext(
+            "They come by %(roads)s.",
+            roads=format_list([str(ROAD_WORDS[r]) for r in roads], locale=get_locale() or "en"),
+        ),
+    }
+
+
+def clock(hhmm: str) -> str:
+    """A local "HH:MM" as the reader writes times (9:00 AM, 09 h 00...)."""
+    hour, minute = map(int, hhmm.split(":"))
+    return format_time(time(hour, minute), "short", locale=get_locale() or "en")

@@ -71,6 +71,7 @@ def init_app(app: Flask) -> None:
         home,
         progress,
         pwa,
+        reminders,
         sessions,
         settings,
         therapists,
@@ -79,6 +80,7 @@ def init_app(app: Flask) -> None:
     for module in (auth, home, sessions, progress, settings, care, therapists, guide, pwa, health):
         app.register_blueprint(module.bp)
     app.register_blueprint(calendar.bp)
+    app.register_blueprint(reminders.bp)
     # Globals (unlike context) reach imported macros too.
     app.jinja_env.globals.update(labels=labels, measures=measures, static_url=static_url)
     app.jinja_env.filters["decimal"] = labels.decimal

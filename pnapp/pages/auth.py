@@ -68,7 +68,11 @@ def register():
                 errors = err.fields or {"_form": [err.message]}
             else:
                 start_session(user)
-                return redirect(after_login_url(user))
+                # A new patient sets up reminders next (skippable; Settings offers it again).
+                then = safe_next(request.args.get("next"))
+                if user.is_patient and not then:
+                    then = url_for("reminders.setup")
+                return redirect(then or after_login_url(user))
     return form_page("auth/register.html", errors, form=form, zones=COMMON_ZONES)
 
 

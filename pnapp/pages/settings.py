@@ -64,6 +64,7 @@ def settings():
         languages=i18n.NAMES,
         logins=Login.of(current_user),
         route=labels.reminder_route(current_user),
+        summary=labels.reminder_summary(current_user) if current_user.is_patient else None,
     )
 
 
