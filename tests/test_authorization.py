@@ -292,6 +292,7 @@ ROUTES = {
         PATIENT_PAGE,
     ),
     ("/sessions/new", "GET"): ("/sessions/new", None, PATIENT_PAGE),
+    ("/sessions/after", "GET"): ("/sessions/after", None, PATIENT_PAGE),
     ("/sessions/new", "POST"): (
         "/sessions/new",
         {"before.pain": "3", "before.stress": "3", "client_id": "{uuid}"},

@@ -11,11 +11,18 @@ from pnapp import labels
 from pnapp.auth import safe_next
 from pnapp.forms import to_json_shape
 from pnapp.pages import form_page, patient_page, submit
+from pnapp.reminders.badge import due_count
 from pnapp.reminders.snooze import snooze, snoozed
 from pnapp.schemas import MePatchSchema
 from pnapp.timeutil import utcnow
 
 bp = Blueprint("reminders", __name__)
+
+
+@bp.app_context_processor
+def badge_helper() -> dict:
+    """app_badge(): what the app badge should show now, for the pages that change it."""
+    return {"app_badge": lambda: due_count(current_user, utcnow())}
 
 # The big time tiles of the first step: when massages usually happen; any other time can be
 # typed in below them.

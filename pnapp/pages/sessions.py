@@ -53,6 +53,17 @@ def new_session():
     return form_page("sessions/new.html", errors, form=form, **choices())
 
 
+@bp.get("/sessions/after")
+@patient_page
+def rate_now():
+    """"How do I feel now?": the after form of the newest session waiting for one, else the
+    before form of a new session (the app's shortcut opens this)."""
+    waiting = current_user.latest_unfinished_session(utcnow())
+    if waiting is None:
+        return redirect(url_for("sessions.new_session"))
+    return redirect(url_for("sessions.session_detail", session_id=waiting.id, _anchor="after"))
+
+
 @bp.route("/sessions/<int:session_id>", methods=["GET", "POST"])
 @patient_page
 def session_detail(session_id: int):
