@@ -296,7 +296,7 @@ def test_turning_on_reminders_then_a_weekly_reminder_reaches_the_service_worker(
     assert notification["title"] == "pnapp"
     assert notification["body"] == WEEKLY_BODY
     assert notification["tag"] == note["tag"]
-    assert notification["data"] == {"url": f"{live_server}/sessions/new"}
+    assert notification["data"]["url"] == f"{live_server}/sessions/new"
 
     # Tapping it opens the page for recording a session. Playwright cannot tap an OS
     # notification, so the worker's own notificationclick handler runs on the notification
