@@ -98,8 +98,10 @@ def snooze_page():
             )
         elif snoozed(current_user, now):
             flash(gettext("You already asked for one more reminder this week."))
-        else:
+        elif not current_user.reminder_enabled:
             flash(gettext("Reminders are off, so there is nothing to send tomorrow."))
+        else:
+            flash(gettext("No reminder can reach you yet: see Reminders in Settings."))
         if request.headers.get("X-Requested-With") == "pnapp-sw":
             return {"snoozed": due is not None}, 200
         return redirect(url_for("home.home"))
