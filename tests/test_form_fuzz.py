@@ -71,6 +71,9 @@ WHO = {
     "/verify-email/<token>": ["anonymous", "patient"],
     "/verify-email/resend": ["patient", "caregiver"],
     "/unsubscribe/<token>": ["anonymous"],
+    "/reminders/setup": ["patient"],
+    "/reminders/email": ["patient"],
+    "/reminders/snooze": ["patient"],
 }
 LOGS_OUT = ("/logout", "/settings/logout-everywhere", "/settings/logins/<int:login_id>/end")
 CASES = [(form, who) for form in FORMS for who in WHO.get(form, ["nobody knows"])]
@@ -85,6 +88,7 @@ KNOWN = [
     *("areas", "adjuncts", "notes", "name", "phone", "certified", "credential"),
     *("display_name", "timezone", "weekly_goal", "language", "email", "password"),
     *("current_password", "new_password", "role", "action", "scopes", "days", "csrf_token"),
+    *("when", "when_date", "when_time", "past_after.pain", "past_after.stress", "other_time"),
 ]
 ODD_VALUES = [
     *("", " ", "²", "--5", "-", "٣", "9" * 5000, "-" + "1" * 30, "1e3", "0x10", "1_0"),
@@ -92,6 +96,7 @@ ODD_VALUES = [
     *("Factory", "localtime", "posixrules", "EST5EDT", "Etc/GMT+5", "America/Toronto"),
     *("patient", "caregiver", "fr-CA", "whole_body", "heat_towels", *SCOPES, "1", "7", "30"),
     *("2026-11-22T10:30", "0001-01-01T00:00", "9999-12-31T23:59", "2026-02-30T25:61"),
+    *("now", "today", "yesterday", "other", "2026-11-21", "0000-00-00", "99999-01-01"),
     *("00:00", "24:00", "9:00", "a" * 3000, "alice@example.com", "correct horse battery"),
 ]
 names = st.one_of(

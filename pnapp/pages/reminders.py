@@ -24,6 +24,7 @@ def badge_helper() -> dict:
     """app_badge(): what the app badge should show now, for the pages that change it."""
     return {"app_badge": lambda: due_count(current_user, utcnow())}
 
+
 # The big time tiles of the first step: when massages usually happen; any other time can be
 # typed in below them.
 SETUP_TIMES = ("09:00", "11:00", "13:00", "15:00", "17:00", "19:00")
