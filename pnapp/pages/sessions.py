@@ -40,6 +40,9 @@ SESSION_FORM = {
 def new_session():
     """Before ratings: start a session."""
     errors, form = {}, {"client_id": str(uuid.uuid4()), "when": "now"}
+    chosen = request.args.get("therapist", "")
+    if chosen.isdigit() and any(t.id == int(chosen) for t in current_user.therapists):
+        form["therapist_id"] = int(chosen)  # just added from this form's "Add a therapist"
     if request.method == "POST":
         fields, when = logged_when(request.form)
         form = to_json_shape(fields, **SESSION_FORM, tz=current_user.timezone)
