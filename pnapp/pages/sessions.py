@@ -51,7 +51,10 @@ def new_session():
         except ValueError:
             errors = {
                 "when": [
-                    gettext("Choose a day within the last 30 days and a time that has passed.")
+                    gettext(
+                        "Choose a day within the last %(days)s days and a time that has passed.",
+                        days=LOG_BACK_DAYS,
+                    )
                 ]
             }
         else:
