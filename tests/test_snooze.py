@@ -89,3 +89,14 @@ def test_the_badge_shows_what_is_due(app, as_alice, alice):
         session = db.session.get(MassageSession, created["id"])
         session.update(db.session.get(User, alice.id), {"after": {"pain": 1, "stress": 1}})
     assert badge(started + timedelta(hours=1)) == 0  # the week's goal is met
+
+
+def test_no_snoozed_reminder_once_the_weeks_massage_is_recorded(
+    app, as_alice, alice, push_service
+):
+    remind_at(app, as_alice, weekday=2, time="09:00")
+    subscribe(as_alice, push_service, "alice-phone")
+    assert snooze_at(app, alice.id, TAPPED)[0] is not None
+    as_alice.post("/sessions", session_body(started_at=iso(TAPPED + timedelta(hours=2))))
+    report = run(app, TAPPED + timedelta(hours=24, minutes=1))
+    assert weekly(push_service) == [] and report.failed == 1
