@@ -22,7 +22,7 @@ from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from pnapp.models import pgic
-from pnapp.timeutil import COMMON_ZONES, all_zones, zone
+from pnapp.timeutil import COMMON_ZONES, all_zones, utcnow, zone
 from pnapp.timeutil import paper_for_zone as paper_for_zone  # the settings page reads it
 
 WORDS = (
@@ -324,11 +324,13 @@ def reminder_route(user) -> str:
 ROAD_WORDS = {
     "push": _l("notifications on your phone"),
     "email": _l("e-mail"),
+    "calendar": _l("your calendar"),
 }
 
 
 def reminder_summary(user) -> dict[str, str]:
     """{"state": "on"|"off"|"no_road", "headline", "roads"} for a patient's reminder."""
+    from pnapp import calendar
     from pnapp.models.delivery import channels_for
 
     route = user.reminder_route
@@ -336,6 +338,7 @@ def reminder_summary(user) -> dict[str, str]:
     if route["reason"] == "off":
         return {"state": "off", "headline": gettext("Reminders are off."), "roads": ""}
     if route["channel"] == "none":
+        # A calendar's alarm may be ignored: alone it is not a road we count on.
         return {
             "state": "no_road",
             "headline": gettext("Reminders are not reaching you yet."),
@@ -343,7 +346,9 @@ def reminder_summary(user) -> dict[str, str]:
                 "Nothing can carry them yet: turn on reminders on this phone, or choose e-mail."
             ),
         }
-    roads = channels_for(user, route["channel"] == "push" or bool(user.subscriptions))
+    roads = list(channels_for(user, route["channel"] == "push" or bool(user.subscriptions)))
+    if calendar.in_use(user, utcnow()):
+        roads.append("calendar")
     return {
         "state": "on",
         "headline": gettext("Reminders are on: %(day)s at %(time)s.", **when),

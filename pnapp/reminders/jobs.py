@@ -136,7 +136,7 @@ def _unwanted(rows: list) -> dict[int, str]:
 
 
 def _snoozed_but_done(rows: list) -> dict[int, str]:
-    """"Remind me tomorrow" rows whose week's goal was met meanwhile (a few a day at most)."""
+    """ "Remind me tomorrow" rows whose week's goal was met meanwhile (a few a day at most)."""
     snoozed = [r for r in rows if r.kind == WEEKLY and r.period.endswith(":snooze")]
     done = {}
     for row in snoozed:
