@@ -9,7 +9,9 @@ from pnapp.extensions import db
 from pnapp.models import MassageSession, User
 from pnapp.reminders.badge import due_count
 from pnapp.reminders.snooze import snooze, snoozed
+from tests.conftest import PASSWORD
 from tests.helpers import iso, session_body
+from tests.test_pages import Browser, text
 from tests.test_reminders import remind_at, run, subscribe
 
 # Wednesday 2026-11-18, 14:00 in Toronto: the reminder (Wednesday 09:00) came this morning.
@@ -91,12 +93,25 @@ def test_the_badge_shows_what_is_due(app, as_alice, alice):
     assert badge(started + timedelta(hours=1)) == 0  # the week's goal is met
 
 
-def test_no_snoozed_reminder_once_the_weeks_massage_is_recorded(
-    app, as_alice, alice, push_service
-):
+def test_no_snoozed_reminder_once_the_weeks_massage_is_recorded(app, as_alice, alice, push_service):
     remind_at(app, as_alice, weekday=2, time="09:00")
     subscribe(as_alice, push_service, "alice-phone")
     assert snooze_at(app, alice.id, TAPPED)[0] is not None
     as_alice.post("/sessions", session_body(started_at=iso(TAPPED + timedelta(hours=2))))
     report = run(app, TAPPED + timedelta(hours=24, minutes=1))
     assert weekly(push_service) == [] and report.failed == 1
+
+
+def test_the_snooze_page_asks_first_then_says_when(app, alice, as_alice, push_service):
+    """Where a notification opens its button's link instead (no service worker), the page
+    asks with one button; a second ask that week is told it is used."""
+    remind_at(app, as_alice, weekday=2, time="09:00")
+    subscribe(as_alice, push_service, "alice-phone")
+    browser = Browser(app.test_client())
+    browser.submit("/login", {"email": alice.email, "password": PASSWORD})
+    page = text(browser.get("/reminders/snooze?week=2026-W47"))
+    assert "We will send one more reminder 24 hours from now." in page
+    assert "We will remind you again on" in text(browser.submit("/reminders/snooze", {}))
+    page = text(browser.get("/reminders/snooze"))
+    assert "You already asked for one more reminder this week." in page
+    assert "Remind me tomorrow" not in page.split("You already asked")[1]
