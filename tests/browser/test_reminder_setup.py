@@ -175,3 +175,44 @@ def test_settings_never_says_on_while_no_road_can_carry_a_reminder(denying_phone
     expect(summary).not_to_contain_text("Reminders are on")
     expect(summary).to_contain_text("No reminder can reach you yet")
     page.screenshot(path="test-artifacts/settings-no-road.png", full_page=True)
+
+
+NO_PUSH = "delete window.PushManager;"
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+
+
+@pytest.mark.parametrize(
+    ("user_agent", "says"),
+    [
+        (None, "This browser cannot show reminders."),
+        (IPHONE, "On an iPhone or iPad, reminders work once pnapp is on your Home Screen:"),
+    ],
+)
+def test_where_push_is_impossible_the_other_roads_are_offered(
+    browser, live_server, alice, user_agent, says
+):
+    options = {"user_agent": user_agent} if user_agent else {}
+    context = browser.new_context(
+        base_url=live_server,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        timezone_id="America/Toronto",
+        locale="en-CA",
+        **options,
+    )
+    try:
+        context.add_init_script(NO_PUSH)
+        page = context.new_page()
+        log_in(page, alice.email)
+        page.goto("/reminders/setup/how")
+        device = page.get_by_role("region", name="Reminders on this phone")
+        expect(device.get_by_text(says)).to_be_visible()
+        expect(device.get_by_role("button", name="Turn on reminders")).to_be_hidden()
+        expect(page.get_by_role("button", name="Send my reminders by e-mail")).to_be_visible()
+        expect(page.get_by_role("link", name="Add to my calendar")).to_be_visible()
+    finally:
+        context.close()
