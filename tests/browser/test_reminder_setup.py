@@ -195,15 +195,7 @@ def test_where_push_is_impossible_the_other_roads_are_offered(
     browser, live_server, alice, user_agent, says
 ):
     options = {"user_agent": user_agent} if user_agent else {}
-    context = browser.new_context(
-        base_url=live_server,
-        viewport={"width": 390, "height": 844},
-        is_mobile=True,
-        has_touch=True,
-        timezone_id="America/Toronto",
-        locale="en-CA",
-        **options,
-    )
+    context = new_phone(browser, live_server, **options)
     try:
         context.add_init_script(NO_PUSH)
         page = context.new_page()
