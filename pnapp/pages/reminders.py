@@ -66,9 +66,12 @@ def setup_how():
 @bp.post("/reminders/email")
 @patient_page
 def by_email():
-    """Weekly reminders on, by e-mail (turning reminder mail back on after an unsubscribe)."""
+    """Weekly reminders on, by e-mail too (turning reminder mail back on after an
+    unsubscribe). A phone already chosen stays chosen: where it cannot be reached the ladder
+    sends the mail alone."""
+    channels = sorted({*current_user.reminder_channel_list, "email"}, key=("push", "email").index)
     current_user.update(
-        {"reminder": {"enabled": True, "channels": ["email"]}, "email_reminders": True}
+        {"reminder": {"enabled": True, "channels": channels}, "email_reminders": True}
     )
     if current_user.email_verified and not current_user.email_bounced_at:
         flash(gettext("Reminders are on. They will come by e-mail."))

@@ -158,7 +158,7 @@ def test_a_refused_permission_is_explained_beside_the_button_with_e_mail_offered
     expect(page.locator("#reminder-summary")).to_contain_text("They come by e-mail.")
     with app.app_context():
         user = db.session.get(User, alice.id)
-        assert user.reminder_enabled and user.reminder_channel_list == ["email"]
+        assert user.reminder_enabled and user.reminder_channel_list == ["push", "email"]
         assert user.reminder_route == {"channel": "email", "reason": "push_blocked"}
         db.session.remove()
 
