@@ -81,6 +81,24 @@ def feed_owner(token: str) -> User | None:
     )
 
 
+# A calendar app reads a feed every few minutes to every day: noting each read would write
+# a row that often, so a read is noted once an hour at most.
+SEEN_EVERY = timedelta(hours=1)
+# A feed no calendar app read for this long is no longer named as a road in Settings.
+SEEN_FOR = timedelta(days=30)
+
+
+def note_read(user: User, now: datetime) -> None:
+    """Remember that a calendar app reads this person's feed (Settings names the road)."""
+    if user.calendar_seen_at is None or now - user.calendar_seen_at > SEEN_EVERY:
+        user.calendar_seen_at = now
+        db.session.commit()
+
+
+def in_use(user: User, now: datetime) -> bool:
+    return user.calendar_seen_at is not None and now - user.calendar_seen_at < SEEN_FOR
+
+
 def addresses(user: User) -> dict[str, str]:
     """The feed's address on PUBLIC_URL, and the same as webcal://, which phones hand to
     their calendar app to subscribe."""

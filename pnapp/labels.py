@@ -16,12 +16,13 @@ from babel.dates import (
     get_timezone_location,
     get_timezone_name,
 )
+from babel.lists import format_list
 from babel.numbers import format_decimal
 from flask_babel import get_locale, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from pnapp.models import pgic
-from pnapp.timeutil import COMMON_ZONES, all_zones, zone
+from pnapp.timeutil import COMMON_ZONES, all_zones, utcnow, zone
 from pnapp.timeutil import paper_for_zone as paper_for_zone  # the settings page reads it
 
 WORDS = (
@@ -321,3 +322,50 @@ def reminder_route(user) -> str:
         "day": WEEKDAYS[user.reminder_weekday],
         "time": format_time(time(hour, minute), "short", locale=get_locale() or "en"),
     }
+
+
+# Settings' one readable state of the weekly reminder: on (with the day and time, and the
+# roads it takes), off, or wanted but with no road yet, which never reads as "on".
+ROAD_WORDS = {
+    "push": _l("notifications on your phone"),
+    "email": _l("e-mail"),
+    "calendar": _l("your calendar"),
+}
+
+
+def reminder_summary(user) -> dict[str, str]:
+    """{"state": "on"|"off"|"no_road", "headline", "roads"} for a patient's reminder."""
+    from pnapp import calendar
+    from pnapp.models.delivery import channels_for
+
+    route = user.reminder_route
+    when = {"day": WEEKDAYS[user.reminder_weekday], "time": clock(user.reminder_time)}
+    if route["reason"] == "off":
+        return {"state": "off", "headline": gettext("Reminders are off."), "roads": ""}
+    if route["channel"] == "none":
+        # A calendar's alarm may be ignored: alone it is not a road we count on.
+        return {
+            "state": "no_road",
+            "headline": gettext("Reminders are not reaching you yet."),
+            "roads": gettext(
+                "Nothing can carry them yet: turn on reminders on this phone, or choose e-mail."
+            ),
+        }
+    roads = list(channels_for(user, route["channel"] == "push" or bool(user.subscriptions)))
+    if calendar.in_use(user, utcnow()):
+        roads.append("calendar")
+    return {
+        "state": "on",
+        "headline": gettext("Reminders are on: %(day)s at %(time)s.", **when),
+        # Translators: %(roads)s is "notifications on your phone", "e-mail", or both.
+        "roads": gettext(
+            "They come by %(roads)s.",
+            roads=format_list([str(ROAD_WORDS[r]) for r in roads], locale=get_locale() or "en"),
+        ),
+    }
+
+
+def clock(hhmm: str) -> str:
+    """A local "HH:MM" as the reader writes times (9:00 AM, 09 h 00...)."""
+    hour, minute = map(int, hhmm.split(":"))
+    return format_time(time(hour, minute), "short", locale=get_locale() or "en")

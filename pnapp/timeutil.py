@@ -135,3 +135,30 @@ def next_weekly(now: datetime, tz: str, weekday: int, hhmm: str) -> datetime:
         if candidate > now:
             return candidate
         day += timedelta(days=7)
+
+
+# How far back the pages let a massage be logged afterwards (API.md, Sessions: when and by whom).
+LOG_BACK_DAYS = 30
+
+
+def logged_start(when: str, day: str, hhmm: str, tz: str, now: datetime) -> datetime | None:
+    """The UTC start of a massage logged with the before form's "When?" choice: None for
+    "now" (the time it is received), else the local date ("today", "yesterday", or `day`
+    for "other", at most LOG_BACK_DAYS back) at local `hhmm`. ValueError when the choice, the
+    date or the time cannot be read, or the moment is in the future or too far back."""
+    if when == "now":
+        return None
+    today = local_date(now, tz)
+    if when == "today":
+        d = today
+    elif when == "yesterday":
+        d = today - timedelta(days=1)
+    elif when == "other":
+        d = date.fromisoformat(day)
+    else:
+        raise ValueError(when)
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    start = datetime.combine(d, time(hour, minute), tzinfo=zone(tz)).astimezone(UTC)
+    if start > now or d < today - timedelta(days=LOG_BACK_DAYS):
+        raise ValueError(start)
+    return start

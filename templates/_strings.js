@@ -5,12 +5,7 @@
     self.pnStrings. The scripts replace {name} with a value (t() in core.js). Plurals come as
     two keys, .one and .other, picked with Intl.PluralRules. -#}
 {%- set reminders_on = _("Reminders are on for this phone.") -%}
-{#- Translators: {message} is why it failed, already in the reader's language. -#}
-{%- set reminders_on_failed = _("Reminders could not be turned on: %(message)s", message="{message}") -%}
 {%- set test_on_its_way = _("A test reminder is on its way.") -%}
-{%- set test_not_delivered = _("The test reminder could not be delivered. Try turning reminders off and on.") -%}
-{#- Translators: {message} is why it failed, already in the reader's language. -#}
-{%- set test_failed = _("The test reminder could not be sent: %(message)s", message="{message}") -%}
 {%- set reminders_off = _("Reminders are off for this phone.") -%}
 {%- set address_copied = _("The address is copied. Paste it into your calendar.") -%}
 {%- set link_copied = _("The link is copied. Paste it into a message.") -%}
@@ -49,10 +44,7 @@
 {%- set not_mine = _("No, it is not mine") -%}
 {{- {
   "reminders_on": reminders_on,
-  "reminders_on_failed": reminders_on_failed,
   "test_on_its_way": test_on_its_way,
-  "test_not_delivered": test_not_delivered,
-  "test_failed": test_failed,
   "reminders_off": reminders_off,
   "address_copied": address_copied,
   "link_copied": link_copied,

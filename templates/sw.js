@@ -69,30 +69,70 @@ self.addEventListener("push", (event) => {
   } catch (e) {
     data = {};
   }
+  // Declarative Web Push (API.md, Notification payloads): the same JSON Safari shows itself.
   const n = data.notification || {};
+  const actions = Array.isArray(n.actions) ? n.actions : [];
+  const jobs = [];
   // Every push shows a notification: browsers revoke subscriptions that push silently.
-  event.waitUntil(self.registration.showNotification(n.title || "pnapp", {
+  jobs.push(self.registration.showNotification(n.title || "pnapp", {
     {#- Translators: a weekly reminder's text, shown only if the server sent none. #}
     body: n.body || {{ _("Time for your weekly massage check-in")|tojson }},
     tag: n.tag || "pnapp",
+    lang: n.lang || "",
     icon: "/static/icons/icon-192.png",
     badge: "/static/icons/maskable-192.png",
-    data: { url: n.navigate || "/" },
+    actions: actions.map((a) => ({ action: a.action, title: a.title })),
+    data: { url: n.navigate || "/",
+            actions: Object.fromEntries(actions.map((a) => [a.action, a.navigate])) },
   }));
+  // Something is due (this week's session, an after rating): the app icon says so.
+  const badge = data.app_badge ?? n.app_badge;
+  if (badge != null && self.navigator.setAppBadge) {
+    jobs.push(self.navigator.setAppBadge(Number(badge)).catch(() => {}));
+  }
+  event.waitUntil(Promise.all(jobs));
 });
+
+/* "Remind me tomorrow" is answered without opening pnapp: a POST with the person's own
+   cookie and CSRF token. Logged out (or offline), the snooze page opens instead. */
+async function snooze(url) {
+  try {
+    const csrf = await (await fetch("/api/v1/auth/csrf", { credentials: "same-origin" })).json();
+    const response = await fetch(url, {
+      method: "POST", credentials: "same-origin", redirect: "manual",
+      headers: { "X-CSRFToken": csrf.csrf_token, "X-Requested-With": "pnapp-sw" },
+    });
+    return response.ok;
+  } catch (e) {
+    return false;
+  }
+}
+
+async function openPage(target) {
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  for (const client of windows) {
+    if (new URL(client.url).origin === self.location.origin && "focus" in client) {
+      await client.focus();
+      return client.navigate(target);
+    }
+  }
+  return self.clients.openWindow(target);
+}
+
+async function answer(notification, action) {
+  const data = notification.data || {};
+  const byAction = data.actions || {};
+  // A button's own page; the notification's page where buttons are not shown (iOS).
+  const target = new URL(byAction[action] || data.url || "/", self.location.origin);
+  if (target.origin !== self.location.origin) target.href = new URL("/", self.location.origin).href;
+  if (action === "snooze" && await snooze(target.href)) return "snoozed";
+  await openPage(target.href);
+  return "opened";
+}
 
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const target = new URL((event.notification.data && event.notification.data.url) || "/",
-    self.location.origin).href;
-  event.waitUntil((async () => {
-    const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-    for (const client of windows) {
-      if (new URL(client.url).origin === self.location.origin && "focus" in client) {
-        await client.focus();
-        return client.navigate(target);
-      }
-    }
-    return self.clients.openWindow(target);
-  })());
+  const done = answer(event.notification, event.action);
+  self.lastClick = done; // tests await the answer to a click they dispatched
+  event.waitUntil(done);
 });

@@ -455,11 +455,22 @@ ROUTES = {
         PATIENT_PAGE,
     ),
     ("/sessions/new", "GET"): ("/sessions/new", None, PATIENT_PAGE),
+    ("/sessions/after", "GET"): ("/sessions/after", None, PATIENT_PAGE),
     ("/sessions/new", "POST"): (
         "/sessions/new",
         {"before.pain": "3", "before.stress": "3", "client_id": "{uuid}"},
         PATIENT_PAGE,
     ),
+    ("/reminders/setup", "GET"): ("/reminders/setup", None, PATIENT_PAGE),
+    ("/reminders/setup", "POST"): (
+        "/reminders/setup",
+        {"reminder.weekday": "2", "reminder.time": "11:00"},
+        PATIENT_PAGE,
+    ),
+    ("/reminders/setup/how", "GET"): ("/reminders/setup/how", None, PATIENT_PAGE),
+    ("/reminders/email", "POST"): ("/reminders/email", {}, PATIENT_PAGE),
+    ("/reminders/snooze", "GET"): ("/reminders/snooze", None, PATIENT_PAGE),
+    ("/reminders/snooze", "POST"): ("/reminders/snooze", {}, PATIENT_PAGE),
     ("/settings", "GET"): ("/settings", None, LOGGED_IN_PAGE),
     ("/settings", "POST"): (
         "/settings",

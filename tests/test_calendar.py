@@ -16,6 +16,7 @@ from pnapp.extensions import db
 from pnapp.models import User
 from tests.conftest import PASSWORD, Api
 from tests.helpers import session_body
+from tests.test_pages import Browser, text
 
 JOINED = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -339,3 +340,19 @@ def test_a_new_patient_has_a_calendar_address_from_sign_up(app, alice, bob):
     with app.app_context():
         assert db.session.get(User, alice.id).calendar_token
         assert db.session.get(User, bob.id).calendar_token is None  # caregivers have none
+
+
+def test_settings_names_the_calendar_as_a_road_once_a_calendar_app_reads_the_feed(
+    app, alice, as_alice
+):
+    remind(as_alice, weekday=2, time="18:00", timezone="America/Toronto")
+    with app.app_context():
+        user = db.session.get(User, alice.id)
+        user.email_verified = True
+        db.session.commit()
+        db.session.remove()
+    settings = Browser(as_alice.client)
+    assert "They come by e-mail." in text(settings.get("/settings"))
+    fetch(app, feed_path(as_alice))
+    page = text(settings.get("/settings"))
+    assert "They come by e-mail and your calendar." in page

@@ -82,6 +82,9 @@ WHO = {
     "/settings/passkeys/<int:passkey_id>/remove": ["patient"],
     "/settings/passkeys/<int:passkey_id>/remove-by-mail": ["patient"],
     "/passkeys/remove/<token>": ["anonymous", "patient"],
+    "/reminders/setup": ["patient"],
+    "/reminders/email": ["patient"],
+    "/reminders/snooze": ["patient"],
 }
 LOGS_OUT = ("/logout", "/settings/logout-everywhere", "/settings/logins/<int:login_id>/end")
 CASES = [(form, who) for form in FORMS for who in WHO.get(form, ["nobody knows"])]
@@ -98,6 +101,7 @@ KNOWN = [
     *("current_password", "new_password", "role", "action", "scopes", "days", "csrf_token"),
     *("label", "contents", "expires_in_days", "passcode"),
     *("message", "encouragements"),
+    *("when", "when_date", "when_time", "past_after.pain", "past_after.stress", "other_time"),
 ]
 ODD_VALUES = [
     *("", " ", "²", "--5", "-", "٣", "9" * 5000, "-" + "1" * 30, "1e3", "0x10", "1_0"),
@@ -106,6 +110,7 @@ ODD_VALUES = [
     *("patient", "caregiver", "fr-CA", "whole_body", "heat_towels", *SCOPES, "1", "7", "30"),
     *("summary", "report", "fhir", "90", "91", "482913"),
     *("2026-11-22T10:30", "0001-01-01T00:00", "9999-12-31T23:59", "2026-02-30T25:61"),
+    *("now", "today", "yesterday", "other", "2026-11-21", "0000-00-00", "99999-01-01"),
     *("00:00", "24:00", "9:00", "a" * 3000, "alice@example.com", "correct horse battery"),
 ]
 names = st.one_of(

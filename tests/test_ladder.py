@@ -177,7 +177,7 @@ def test_email_alone_chosen_but_unconfirmed_still_reaches_the_phone(
 
 def test_reminders_off_say_so(app, as_alice, confirmed):
     assert route(as_alice) == {"channel": "none", "reason": "off"}
-    assert "Weekly reminders are off." in text(Browser(as_alice.client).get("/settings"))
+    assert "Reminders are off." in text(Browser(as_alice.client).get("/settings"))
 
 
 @pytest.mark.parametrize(

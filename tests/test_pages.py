@@ -59,7 +59,7 @@ def test_a_visitor_sees_the_welcome_page_with_sign_up_and_log_in(browser):
     assert "Create an account" in page and "Log in" in page
 
 
-def test_signing_up_with_a_form_leads_home(browser, app):
+def test_signing_up_with_a_form_offers_reminders_then_leads_home(browser, app):
     response = browser.submit(
         "/register",
         {
@@ -71,6 +71,9 @@ def test_signing_up_with_a_form_leads_home(browser, app):
         },
     )
     page = text(response)
+    assert "Step 1 of 2" in page and "When do you usually have your massage?" in page
+    assert "Skip for now" in page
+    page = text(browser.get("/"))
     assert "Hello, Dana" in page and "0 of 1 session" in page
 
 

@@ -258,7 +258,7 @@ def test_the_after_rating_nudge_is_sent_once(app, as_alice, alice, push_service)
     run(app, started + timedelta(hours=3, minutes=2))
     run(app, started + timedelta(hours=5))
     [message] = nudges(push_service)
-    assert message.payload["notification"]["navigate"].endswith(f"/sessions/{s['id']}")
+    assert message.payload["notification"]["navigate"].endswith(f"/sessions/{s['id']}#after")
     assert message.payload["notification"]["tag"] == f"after-{s['id']}"
     assert message.headers["topic"] == f"after-{s['id']}"
 

@@ -89,6 +89,8 @@ class User(UserMixin, db.Model):
     sign_in_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The secret in the calendar subscription's address; a new one kills the old address.
     calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    # When a calendar app last read that feed: Settings names the calendar among the roads.
+    calendar_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # For the doctor's report and the FHIR Patient only; the app itself says display_name.
     full_name: Mapped[str | None] = mapped_column(String(120))
     birth_date: Mapped[date | None] = mapped_column(Date)

@@ -73,16 +73,17 @@ def init_app(app: Flask) -> None:
         passkeys,
         progress,
         pwa,
+        reminders,
         sessions,
         settings,
         therapists,
     )
 
-    for module in (auth, home, sessions, progress, settings, care, therapists, guide, pwa, health):
+    for module in (
+        *(auth, passkeys, home, sessions, progress, settings, reminders, care, therapists),
+        *(links, calendar, guide, pwa, health),
+    ):
         app.register_blueprint(module.bp)
-    app.register_blueprint(links.bp)
-    app.register_blueprint(calendar.bp)
-    app.register_blueprint(passkeys.bp)
     # Globals (unlike context) reach imported macros too.
     app.jinja_env.globals.update(
         labels=labels, measures=measures, static_url=static_url, from_zero=insights.from_zero

@@ -79,9 +79,15 @@ def register():
                 errors = err.fields or {"_form": [err.message]}
             else:
                 start_session(user)
+                # A new patient sets up reminders next (skippable; Settings offers it again),
+                # after the offer of a passkey where the device can make one.
+                then = safe_next(request.args.get("next"))
+                if user.is_patient and not then:
+                    then = url_for("reminders.setup")
+                then = then or after_login_url(user)
                 if offer:  # "Use a passkey next time"
-                    return redirect(url_for("passkeys.offer", next=after_login_url(user)))
-                return redirect(after_login_url(user))
+                    return redirect(url_for("passkeys.offer", next=then))
+                return redirect(then)
     return form_page("auth/register.html", errors, form=form, zones=COMMON_ZONES)
 
 

@@ -10,6 +10,7 @@ from flask_login import current_user
 from pnapp import calendar
 from pnapp.errors import NotFound
 from pnapp.pages import patient_page
+from pnapp.timeutil import utcnow
 
 bp = Blueprint("calendar", __name__)
 
@@ -20,6 +21,7 @@ def feed(token: str):
     owner = calendar.feed_owner(token)
     if owner is None:
         raise NotFound()
+    calendar.note_read(owner, utcnow())
     return calendar.ics_response(owner)
 
 

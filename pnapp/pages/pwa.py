@@ -19,7 +19,7 @@ bp = Blueprint("pwa", __name__)
 # "base"; a page may name one more group with {% set scripts = "session" %}. Deferred, they
 # run in this order: outbox.js, then core.js, whose self.pn the others read.
 PAGE_SCRIPTS = {
-    "base": ("outbox", "core", "install", "outbox-view"),
+    "base": ("outbox", "core", "install", "outbox-view", "badge"),
     # The session pages, and the offline session shell that extends the new-session page.
     "session": ("heat", "rating-form", "recording"),
     "settings": ("push", "share", "passkeys"),
@@ -109,6 +109,7 @@ def manifest():
         "categories": ["health", "medical", "lifestyle"],
         "icons": icons,
         "screenshots": screenshots,
+        "shortcuts": shortcuts(),
     }
     response = current_app.response_class(
         json.dumps(body, ensure_ascii=False), mimetype="application/manifest+json"
@@ -117,6 +118,19 @@ def manifest():
     response.headers["Cache-Control"] = "private, max-age=3600"
     response.headers["Vary"] = "Accept-Language, Cookie"
     return response
+
+
+def shortcuts() -> list[dict]:
+    """What a long press on the installed app's icon offers, in the reader's language."""
+    icon = [{"src": "/static/icons/icon-192.png", "sizes": "192x192", "type": "image/png"}]
+    return [
+        {"name": name, "short_name": short, "url": url, "icons": icon}
+        for name, short, url in (
+            (gettext("Start a session"), gettext("Start"), "/sessions/new?source=shortcut"),
+            (gettext("How do I feel now?"), gettext("Rate now"), "/sessions/after?source=shortcut"),
+            (gettext("Progress"), gettext("Progress"), "/progress?source=shortcut"),
+        )
+    ]
 
 
 @bp.get("/sw.js")

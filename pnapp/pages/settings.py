@@ -65,6 +65,7 @@ def settings():
         logins=Login.of(current_user),
         passkeys=Passkey.of(current_user),
         route=labels.reminder_route(current_user),
+        summary=labels.reminder_summary(current_user) if current_user.is_patient else None,
     )
 
 

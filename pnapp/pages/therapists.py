@@ -79,7 +79,10 @@ def index():
             form,
             lambda data: Therapist.create(current_user, data),
             gettext("%(name)s was added.", name=str(form.get("name", "")).strip()),
-            url_for("sessions.new_session" if back == "new-session" else "therapists.index"),
+            # Back to the session being recorded, with the new therapist chosen there.
+            (lambda t: url_for("sessions.new_session", therapist=t.id))
+            if back == "new-session"
+            else url_for("therapists.index"),
         )
         if done:
             return done

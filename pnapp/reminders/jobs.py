@@ -18,6 +18,7 @@ from pnapp.models import CareShare, Delivery, PushSubscription, User
 from pnapp.reminders import mails
 from pnapp.reminders.caring import SCOPE_OF
 from pnapp.reminders.planning import AFTER_NUDGE, ENCOURAGEMENT, MISSED_WEEK, TTL, WEEKLY
+from pnapp.reminders.snooze import SNOOZE_FOR
 
 if TYPE_CHECKING:
     from pnapp.reminders import Report
@@ -116,6 +117,7 @@ def _unwanted(rows: list) -> dict[int, str]:
             )
         )
         unwanted.update({r.id: "reminders off" for r in reminding if r.user_id not in enabled})
+        unwanted.update(_snoozed_but_done([r for r in reminding if r.id not in unwanted]))
     needs = {MISSED_WEEK: "alerts", **SCOPE_OF}
     alerts = [r for r in rows if r.kind in needs]
     if alerts:
@@ -146,6 +148,19 @@ def _unwanted_encouragements(rows: list) -> dict[int, str]:
         )
     )
     return {r.id: "encouragements off" for r in rows if r.user_id not in willing}
+
+
+def _snoozed_but_done(rows: list) -> dict[int, str]:
+    """ "Remind me tomorrow" rows whose week's goal was met meanwhile (a few a day at most)."""
+    snoozed = [r for r in rows if r.kind == WEEKLY and r.period.endswith(":snooze")]
+    done = {}
+    for row in snoozed:
+        user = db.session.get(User, row.user_id)
+        # The week of the tap (the reminder comes a day later, maybe in the next week).
+        tapped = row.due_at - SNOOZE_FOR
+        if user is not None and user.sessions_in_week(tapped) >= user.weekly_goal:
+            done[row.id] = "goal met"
+    return done
 
 
 def subscription(row) -> dict:

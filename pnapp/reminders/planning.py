@@ -62,23 +62,66 @@ TEXT = {
     ENCOURAGEMENT: N_("%(name)s sent you a kind word. Tap to read it."),
     "test": N_("This is a test reminder from pnapp."),
 }
+# The buttons a notification offers (API.md, Notification payloads), answered from the
+# notification itself; where buttons are not shown (iOS), its own `navigate` opens the form.
+ACTION_TITLES = {
+    "start": N_("Start now"),
+    "snooze": N_("Remind me tomorrow"),
+    "rate": N_("Rate now"),
+}
 
 
-def payload(kind: str, *, tag: str, path: str, language: str, **values) -> dict:
+def payload(
+    kind: str,
+    *,
+    tag: str,
+    path: str,
+    language: str,
+    actions: tuple[tuple[str, str], ...] = (),
+    badge: int | None = None,
+    **values,
+) -> dict:
     """Declarative Web Push (Safari 18.4+); other browsers hand it to the service worker.
-    Generic words only, in the person's language: it shows on lock screens."""
+    Generic words only, in the person's language: it shows on lock screens. `actions` are
+    (action, path) pairs; `badge` is the app badge's count while something is due."""
     base = current_app.config["PUBLIC_URL"].rstrip("/")
     body = in_language(language, TEXT[kind])
-    return {
-        "web_push": 8030,
-        "notification": {
-            "title": "pnapp",
-            "body": body % values if values else body,
-            "navigate": f"{base}{path}",
-            "tag": tag,
-            "lang": language,
-        },
+    notification = {
+        "title": "pnapp",
+        "body": body % values if values else body,
+        "navigate": f"{base}{path}",
+        "tag": tag,
+        "lang": language,
     }
+    if badge is not None:
+        notification["app_badge"] = badge
+    if actions:
+        notification["actions"] = [
+            {
+                "action": action,
+                "title": in_language(language, ACTION_TITLES[action]),
+                "navigate": f"{base}{target}",
+            }
+            for action, target in actions
+        ]
+    message = {"web_push": 8030, "notification": notification}
+    if badge is not None:
+        # The W3C draft reads the badge at the top level, WebKit inside the notification.
+        message["app_badge"] = badge
+    return message
+
+
+def weekly_payload(week: str, language: str) -> dict:
+    """This week's reminder: Start now opens the before form, Remind me tomorrow asks for
+    one more reminder a day later (snooze.py)."""
+    return payload(
+        WEEKLY,
+        tag=f"weekly-{week.replace('-', '')}",
+        path="/sessions/new",
+        language=language,
+        actions=(("start", "/sessions/new"), ("snooze", f"/reminders/snooze?week={week}")),
+        badge=1,
+    )
 
 
 def plan_weekly(now: datetime) -> int:
@@ -136,12 +179,7 @@ def plan_weekly(now: datetime) -> int:
                 WEEKLY,
                 week,
                 due,
-                lambda user=user, week=week: payload(
-                    WEEKLY,
-                    tag=f"weekly-{week.replace('-', '')}",
-                    path="/sessions/new",
-                    language=user_language(user),
-                ),
+                lambda user=user, week=week: weekly_payload(week, user_language(user)),
             )
         db.session.execute(update(User), moves)
         planned += _insert_new(rows)
@@ -209,8 +247,10 @@ def plan_after_nudges(now: datetime, after: timedelta | None = None) -> int:
             lambda row=row: payload(
                 AFTER_NUDGE,
                 tag=f"after-{row.id}",
-                path=f"/sessions/{row.id}",
+                path=f"/sessions/{row.id}#after",
                 language=user_language(row),
+                actions=(("rate", f"/sessions/{row.id}#after"),),
+                badge=1,
             ),
             user_id=row.patient_id,
         )

@@ -76,3 +76,46 @@
 
   Object.assign(self.pn, { ratings, missingRatings, details, fieldErrorsFrom });
 })();
+
+/* Leaving the before form to add a therapist keeps every rating already tapped: the form
+   is kept in this tab's sessionStorage and put back when the person returns to it. */
+(function () {
+  "use strict";
+
+  const KEY = "pnapp.draft";
+  const form = document.querySelector("form[data-offline=create]");
+  if (!form || !self.sessionStorage) return;
+  const user = self.pn.user || "";
+
+  form.querySelectorAll('a[href*="back=new-session"]').forEach((link) =>
+    link.addEventListener("click", () => {
+      const fields = [];
+      for (const el of form.elements) {
+        if (!el.name || el.name === "csrf_token" || el.type === "hidden") continue;
+        if (el.type === "radio" || el.type === "checkbox") {
+          if (el.checked) fields.push([el.name, el.value, true]);
+        } else if (el.value) {
+          fields.push([el.name, el.value, false]);
+        }
+      }
+      sessionStorage.setItem(KEY, JSON.stringify({ user, at: Date.now(), fields }));
+    }));
+
+  const draft = JSON.parse(sessionStorage.getItem(KEY) || "null");
+  sessionStorage.removeItem(KEY);
+  if (!draft || draft.user !== user || Date.now() - draft.at > 3600 * 1000) return;
+  // A therapist just added arrives chosen in the page (?therapist=): that choice stands.
+  const added = new URLSearchParams(location.search).has("therapist");
+  for (const [name, value, checkable] of draft.fields) {
+    if (added && name === "therapist_id") continue;
+    const els = [...form.elements].filter((el) => el.name === name);
+    for (const el of els) {
+      if (checkable) { if (el.value === value) el.checked = true; } else el.value = value;
+    }
+  }
+  if (draft.fields.some(([n]) => n.startsWith("areas") || n.startsWith("adjuncts") ||
+      n === "duration_min" || n === "notes" || n === "therapist_id")) {
+    const more = form.querySelector("details.more");
+    if (more) more.open = true;
+  }
+})();

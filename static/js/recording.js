@@ -34,6 +34,10 @@
 
   if (createForm) {
     createForm.addEventListener("submit", async (event) => {
+      // A massage logged afterwards goes as a plain form: the server reads its day and time
+      // in the patient's own zone, with the after ratings beside the before ones.
+      const when = createForm.querySelector('input[name="when"]:checked');
+      if (when && when.value !== "now") return;
       event.preventDefault();
       if (missingRatings(createForm, "before")) return;
       const body = Object.assign({
