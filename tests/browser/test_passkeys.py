@@ -141,7 +141,8 @@ def test_sign_up_make_a_passkey_log_out_sign_in_with_it_and_remove_it(app, origi
     expect(make).to_be_visible()
     assert make.bounding_box()["height"] >= 48
     make.tap()
-    expect(page).to_have_url(f"{origin}/")
+    # Then on to setting up reminders, as after any patient's sign-up.
+    expect(page).to_have_url(f"{origin}/reminders/setup")
     [stored] = phone.credentials()
     assert stored["isResidentCredential"] and stored["rpId"] == "localhost"
 
