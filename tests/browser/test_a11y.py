@@ -68,6 +68,8 @@ def text_size(page: Page, sizes: dict) -> float:
     finally:
         cdp.detach()
     return page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+
+
 TIMING = os.environ.get("A11Y_TIMING")
 
 ANON = ("anon",)

@@ -17,18 +17,21 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser
 
-from tests.browser.test_a11y import (  # noqa: F401  (fixtures used by name)
+from tests.browser import test_a11y
+from tests.browser.test_a11y import (
     DEFAULT_TEXT,
     DOUBLE_TEXT,
     EVERYONE,
-    _clean_tables,
-    logins,
     open_page,
     report,
     text_size,
     visits,
-    world,
 )
+
+# test_a11y's people and logins, made once for this module too.
+_clean_tables = test_a11y._clean_tables
+world = test_a11y.world
+logins = test_a11y.logins
 
 SIZES = [
     ("390x844", {"width": 390, "height": 844}, False),
@@ -70,7 +73,8 @@ MEASURE_JS = """
   for (let t = walker.nextNode(); t; t = walker.nextNode()) {
     const el = t.parentElement;
     // Code (the API's paths) is not words.
-    if (!t.data.trim() || !shown(el) || el.closest('.visually-hidden, textarea, select, option, code, pre')) continue;
+    const skipped = '.visually-hidden, textarea, select, option, code, pre';
+    if (!t.data.trim() || !shown(el) || el.closest(skipped)) continue;
     for (const m of t.data.matchAll(/[^\\s\\-\\u2010\\u2011\\u2013\\u2014\\/]+/g)) {
       const word = m[0];
       if (word.length < 2 || /[@]|\\w\\.\\w/.test(word)) continue;
@@ -171,9 +175,7 @@ def test_every_page_shows_its_main_action_at_once_fits_the_width_and_keeps_words
     assert not problems, report(problems, f"problems at {size}")
 
 
-def test_the_check_sees_a_hidden_action_sideways_scrolling_and_a_broken_word(
-    browser, live_server
-):
+def test_the_check_sees_a_hidden_action_sideways_scrolling_and_a_broken_word(browser, live_server):
     page = open_page(browser, live_server, None)
     try:
         page.goto("/login")
@@ -182,7 +184,8 @@ def test_the_check_sees_a_hidden_action_sideways_scrolling_and_a_broken_word(
             """() => {
             const main = document.querySelector('main');
             main.insertAdjacentHTML('afterbegin',
-              '<div id="probe-tall"></div><p id="probe-wide">x</p><p id="probe-word">Engourdissement</p>');
+              '<div id="probe-tall"></div><p id="probe-wide">x</p>' +
+              '<p id="probe-word">Engourdissement</p>');
             // Styled through the CSSOM: the CSP refuses style attributes.
             document.getElementById('probe-tall').style.height = '2000px';
             document.getElementById('probe-wide').style.width = '900px';
