@@ -17,8 +17,8 @@
 {%- set copy_by_hand = _("Copying did not work here. The link is selected: copy it with your device's Copy command.") -%}
 {#- Translators: shown after "Reminders could not be turned on:" when the server gave no reason. -#}
 {%- set failed = _("Failed") -%}
-{%- set tap_a_number = _("Please tap a number for this question.") -%}
-{%- set answer_every_question = _("Please answer every question marked as needed.") -%}
+{%- set check_one = ngettext("Please check this:", "Please check these:", 1) -%}
+{%- set check_other = ngettext("Please check this:", "Please check these:", 2) -%}
 {#- Translators: {error} is the server's reason, already in the reader's language. -#}
 {%- set not_saved = _("Not saved: %(error)s", error="{error}") -%}
 {%- set after_title = _("After your massage") -%}
@@ -58,8 +58,13 @@
   "link_copied": link_copied,
   "copy_by_hand": copy_by_hand,
   "failed": failed,
-  "tap_a_number": tap_a_number,
-  "answer_every_question": answer_every_question,
+  "check.one": check_one,
+  "check.other": check_other,
+  "choose.pain": labels.CHOOSE_A_NUMBER.pain|string,
+  "choose.stress": labels.CHOOSE_A_NUMBER.stress|string,
+  "choose.numbness": labels.CHOOSE_A_NUMBER.numbness|string,
+  "choose.tingling": labels.CHOOSE_A_NUMBER.tingling|string,
+  "choose.weakness": labels.CHOOSE_A_NUMBER.weakness|string,
   "not_saved": not_saved,
   "after_title": after_title,
   "after_intro": after_intro,

@@ -14,7 +14,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from pnapp.errors import Invalid
-from pnapp.forms import to_json_shape
+from pnapp.forms import missing_ratings, to_json_shape
 from pnapp.models import ADJUNCTS, AREAS, HEAT_ADJUNCTS, MEASURES, MassageSession
 from pnapp.pages import form_page, patient_page, submit
 from pnapp.pagination import session_page
@@ -50,6 +50,7 @@ def new_session():
         )
         if done:
             return done
+        errors = missing_ratings(errors)
     return form_page("sessions/new.html", errors, form=form, **choices())
 
 
@@ -70,6 +71,7 @@ def session_detail(session_id: int):
         )
         if done:
             return done
+        errors = missing_ratings(errors)
     return form_page("sessions/detail.html", errors, session=session, form=form, heat=HEAT_ADJUNCTS)
 
 
@@ -95,6 +97,7 @@ def edit_session(session_id: int):
         )
         if done:
             return done
+        errors = missing_ratings(errors)
     return form_page("sessions/edit.html", errors, session=session, form=form, **choices())
 
 
