@@ -47,6 +47,10 @@
 {%- set whose_entry = _("A session was saved on this phone while no one was logged in. Is it yours?") -%}
 {%- set its_mine = _("Yes, it is mine") -%}
 {%- set not_mine = _("No, it is not mine") -%}
+{#- Translators: above a page kept on the phone, shown without a connection; {time} is when it was kept, e.g. "Dec 6, 2026, 9:14 AM". -#}
+{%- set kept_as_of = _("You are offline. This page is as it was on %(time)s.", time="{time}") -%}
+{%- set rate_again = _("Rate again when your massage is over. You can close pnapp now and come back.") -%}
+{%- set heat_check = _("You used heat today: check your feet for redness or cuts.") -%}
 {{- {
   "reminders_on": reminders_on,
   "reminders_on_failed": reminders_on_failed,
@@ -87,4 +91,7 @@
   "whose_entry": whose_entry,
   "its_mine": its_mine,
   "not_mine": not_mine,
+  "kept_as_of": kept_as_of,
+  "rate_again": rate_again,
+  "heat_check": heat_check,
 }|tojson -}}

@@ -19,7 +19,7 @@ bp = Blueprint("pwa", __name__)
 # "base"; a page may name one more group with {% set scripts = "session" %}. Deferred, they
 # run in this order: outbox.js, then core.js, whose self.pn the others read.
 PAGE_SCRIPTS = {
-    "base": ("outbox", "core", "install", "outbox-view"),
+    "base": ("outbox", "core", "install", "outbox-view", "keep"),
     # The session pages, and the offline session shell that extends the new-session page.
     "session": ("heat", "rating-form", "recording"),
     "settings": ("push", "share"),
@@ -160,7 +160,13 @@ def session_shell():
 @bp.app_context_processor
 def shell_user():
     # Offline shells are the same for everyone: they must not carry the viewer's identity.
-    return {"signed_in": current_user.is_authenticated and request.path not in PUBLIC_PAGES}
+    # signed_out: a page only someone logged out sees (static/js/keep.js then forgets every
+    # page kept on the phone); a shell says neither.
+    public = request.path in PUBLIC_PAGES
+    return {
+        "signed_in": current_user.is_authenticated and not public,
+        "signed_out": not current_user.is_authenticated and not public,
+    }
 
 
 @bp.app_context_processor
