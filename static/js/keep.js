@@ -29,8 +29,9 @@
   // the e-mail box, the form's token), History cut to the last WEEKS weeks, and a note.
   function copyOfPage() {
     const copy = document.documentElement.cloneNode(true);
-    copy.querySelectorAll("#status > *, #outbox > *, .mail-notice, input[name=csrf_token], " +
-      "[data-online-only]").forEach((el) => el.remove());
+    const onlyNow = ["#status > *", "#outbox > *", ".mail-notice", "input[name=csrf_token]",
+      "[data-online-only]"];
+    copy.querySelectorAll(onlyNow.join()).forEach((el) => el.remove());
     const outbox = copy.querySelector("#outbox");
     if (outbox) outbox.hidden = true;
     const since = Date.now() - WEEKS * 7 * 24 * 3600 * 1000;
@@ -48,10 +49,12 @@
       when = new Date().toLocaleString();
     }
     const note = Object.assign(document.createElement("p"),
-      { className: "note kept-note", textContent: t("kept_as_of", { time: when }) });
-    const title = copy.querySelector("main h1");
+      { className: "note", textContent: t("kept_as_of", { time: when }) });
+    note.classList.add("kept-note");
+    const title = copy.querySelector("main > h1");
     if (title) title.after(note);
-    return "<!doctype html>\n" + copy.outerHTML;
+    // The page's own doctype (the copy must not open in quirks mode).
+    return new XMLSerializer().serializeToString(document.doctype) + copy.outerHTML;
   }
 
   async function keep() {
@@ -62,7 +65,7 @@
     const html = copyOfPage();
     const mine = await caches.open(PREFIX + pageUser);
     await mine.put(location.pathname + location.search,
-      new Response(html, { headers: { "Content-Type": "text/html; charset=utf-8" } }));
+      new Response(html, { headers: { "Content-Type": "text/html;charset=utf-8" } }));
     await (await caches.open(WHO)).put("/who", new Response(String(pageUser)));
   }
 

@@ -4,6 +4,15 @@
 
   const { t, tn, measures, required } = self.pn;
 
+  // What to do about each rating left out ("Choose a number for pain").
+  const CHOOSE = {
+    pain: () => t("choose.pain"),
+    stress: () => t("choose.stress"),
+    numbness: () => t("choose.numbness"),
+    tingling: () => t("choose.tingling"),
+    weakness: () => t("choose.weakness"),
+  };
+
   function ratings(form, prefix) {
     const out = {};
     for (const m of measures) {
@@ -64,7 +73,7 @@
     const given = ratings(form, prefix);
     const missing = required.filter((m) => !(m in given));
     if (!missing.length) return false;
-    const problems = missing.map((m) => ({ id: `${prefix}-${m}`, text: t(`choose.${m}`) }));
+    const problems = missing.map((m) => ({ id: `${prefix}-${m}`, text: CHOOSE[m]() }));
     missing.forEach((m, i) => showFieldError(form, `${prefix}.${m}`, problems[i].text));
     errorSummary(form, problems);
     const first = form.querySelector(`#${CSS.escape(problems[0].id)}`);
