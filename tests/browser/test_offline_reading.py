@@ -116,15 +116,20 @@ def test_history_progress_and_an_open_session_read_offline_as_of_when_they_were_
     assert [e["patch"]["after"]["pain"] for e in outbox(page)] == [2]
 
 
+def alices_history_kept(page: Page, app, alice) -> int:
+    """Alice's History kept on the phone, and Carl, who shares the phone, made; his id."""
+    carl = make_user(app, "carl@example.com", "patient", name="Carl")
+    first_visit(page, alice.email)
+    page.goto("/history")
+    wait_kept(page, alice.id, "/history")
+    return carl.id
+
+
 def test_log_out_empties_the_kept_pages_and_another_account_sees_none_of_them(
     phone: Page, app, alice
 ):
     page = phone
-    make_user(app, "carl@example.com", "patient", name="Carl")
-    first_visit(page, alice.email)
-    page.goto("/history")
-    wait_kept(page, alice.id, "/history")
-
+    carl = alices_history_kept(page, app, alice)
     log_out(page)
     wait_until(
         page,
@@ -137,7 +142,8 @@ def test_log_out_empties_the_kept_pages_and_another_account_sees_none_of_them(
     expect(page.get_by_role("heading", level=1)).to_have_text("You are offline")
 
     page.context.set_offline(False)
-    log_in(page, "carl@example.com")  # Home, kept for Carl
+    log_in(page, "carl@example.com")
+    wait_kept(page, carl, "/")
     page.context.set_offline(True)
     page.goto("/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Carl")
@@ -149,14 +155,12 @@ def test_a_second_account_logging_in_without_log_out_removes_the_first_ones_page
     phone: Page, app, alice
 ):
     page = phone
-    make_user(app, "carl@example.com", "patient", name="Carl")
-    first_visit(page, alice.email)
-    page.goto("/history")
-    wait_kept(page, alice.id, "/history")
+    carl = alices_history_kept(page, app, alice)
     # Another account on the same phone, the first one's login cookie gone without a log-out.
     page.context.clear_cookies()
     log_in(page, "carl@example.com")
     wait_until(page, lambda: f"pnapp-user-{alice.id}" not in kept_caches(page), 10, "forgotten")
+    wait_kept(page, carl, "/")
     page.context.set_offline(True)
     page.goto("/history")  # Alice's copy, not shown to Carl
     expect(page.get_by_role("heading", level=1)).to_have_text("You are offline")
