@@ -63,11 +63,13 @@ DEFAULT_TEXT = {"standard": 16, "fixed": 13}
 def text_size(page: Page, sizes: dict) -> float:
     """Sets the browser's text size (DOUBLE_TEXT or DEFAULT_TEXT) for this page and the pages
     it opens next; returns the root font size it gives, in px."""
-    cdp = page.context.new_cdp_session(page)
-    try:
-        cdp.send("Page.setFontSizes", {"fontSizes": sizes})
-    finally:
-        cdp.detach()
+    # One DevTools session per page, kept open: the setting ends with the session.
+    cdp = getattr(page, "_text_size_session", None)
+    if cdp is None:
+        cdp = page.context.new_cdp_session(page)
+        page._text_size_session = cdp
+    cdp.send("Page.setFontSizes", {"fontSizes": sizes})
+    page._text_sizes = sizes
     return page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
 
 
@@ -724,6 +726,11 @@ SCREENSHOTS = os.environ.get("A11Y_SCREENSHOTS") == "1"
 def screenshot(page: Page, path: Path) -> None:
     """The whole page as PNG, taken over the DevTools protocol with Chromium's faster PNG
     encoding (about three times quicker than page.screenshot on the longest pages)."""
+    if getattr(page, "_text_sizes", None) == DOUBLE_TEXT:
+        # Chromium's capture beyond the viewport drops the text size setting: Playwright's
+        # own full-page screenshot keeps it.
+        page.screenshot(path=path, full_page=True)
+        return
     width, height = page.evaluate(
         "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
     )
