@@ -727,9 +727,15 @@ def screenshot(page: Page, path: Path) -> None:
     """The whole page as PNG, taken over the DevTools protocol with Chromium's faster PNG
     encoding (about three times quicker than page.screenshot on the longest pages)."""
     if getattr(page, "_text_sizes", None) == DOUBLE_TEXT:
-        # Chromium's capture beyond the viewport drops the text size setting: Playwright's
-        # own full-page screenshot keeps it.
-        page.screenshot(path=path, full_page=True)
+        # Chromium's capture beyond the viewport drops the text size setting: the screen is
+        # made as tall as the page instead, for one ordinary screenshot.
+        size = page.viewport_size
+        height = page.evaluate("document.documentElement.scrollHeight")
+        page.set_viewport_size({"width": size["width"], "height": min(height, 16000)})
+        try:
+            page.screenshot(path=path)
+        finally:
+            page.set_viewport_size(size)
         return
     width, height = page.evaluate(
         "[document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
