@@ -40,7 +40,14 @@ async function keptPage(url) {
   if (!who) return null;
   const name = KEPT_PREFIX + (await who.text());
   if (!(await caches.has(name))) return null;
-  return (await caches.open(name)).match(url.pathname + (url.pathname === "/" ? "" : url.search));
+  const kept = await (await caches.open(name))
+    .match(url.pathname + (url.pathname === "/" ? "" : url.search));
+  // Served under the same policy as the page it copies (pnapp/security.py).
+  return kept && new Response(kept.body, { headers: {
+    "Content-Type": "text/html;charset=utf-8",
+    "Content-Security-Policy": {{ csp|tojson }},
+    "X-Content-Type-Options": "nosniff",
+  } });
 }
 
 function shellFor(url) {

@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from pnapp.assets import static_url
 from pnapp.i18n import language_tag
+from pnapp.security import CSP
 
 bp = Blueprint("pwa", __name__)
 
@@ -130,6 +131,7 @@ def service_worker():
         version=version,
         assets=assets + list(PUBLIC_PAGES),
         outbox_url=static_url("js/outbox.js"),
+        csp=CSP,
     )
     return Response(body, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
 
