@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import event
 
 from pnapp.extensions import db
@@ -56,8 +56,31 @@ def _sqlite_begin(connection) -> None:
     # A deferred transaction that reads and then writes fails at once (SQLITE_BUSY, no wait)
     # when another writer committed in between. Requests that may write take the write lock
     # up front, so they queue on busy_timeout instead; page and API reads stay concurrent.
+    # A request whose one write is one statement needs no transaction at all: each
+    # statement commits by itself, and the write lock is held for the insert alone rather
+    # than from the request's first read (the login) to its commit.
+    if one_statement_write():
+        return
     connection.exec_driver_sql("BEGIN" if is_reading_request() else "BEGIN IMMEDIATE")
 
 
 def is_reading_request() -> bool:
     return has_request_context() and request.method in ("GET", "HEAD", "OPTIONS")
+
+
+def writes_one_statement(view):
+    """Mark a view (a function, or a MethodView's method, as its innermost decorator) whose
+    only write is a single statement, atomic by itself, such as INSERT ... ON CONFLICT DO
+    NOTHING RETURNING: on SQLite it runs without a transaction (see _sqlite_begin)."""
+    view.one_statement_write = True
+    return view
+
+
+def one_statement_write() -> bool:
+    if not has_request_context() or request.endpoint is None:
+        return False
+    view = current_app.view_functions.get(request.endpoint)
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        view = getattr(view_class, request.method.lower(), None)
+    return getattr(view, "one_statement_write", False)

@@ -249,6 +249,16 @@ def counts_sentence(sessions: int, paired: int) -> str:
     )
 
 
+def from_zero(count: int) -> str:
+    """Why a relief count covers fewer sessions than were rated twice: from 0 nothing can fall
+    by 30%."""
+    return ngettext(
+        "%(num)d session started at 0, so relief in percent does not apply to it.",
+        "%(num)d sessions started at 0, so relief in percent does not apply to them.",
+        count,
+    )
+
+
 def relief_sentence(pain: dict, weeks: int, name: str | None) -> str:
     """Pain relief over the window in one or two modest sentences; with fewer than
     MIN_PAIRED sessions rated both times, "too early to tell" and the count."""

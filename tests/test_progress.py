@@ -101,7 +101,8 @@ def test_weeks_across_new_year_include_week_53():
     assert [w["goal_met"] for w in kept["weeks"]] == [False, True, False]
 
 
-def test_the_progress_endpoint(as_alice):
+def post_the_vectors(as_alice) -> datetime:
+    """CLINICAL.md's ten sessions, a week apart, the newest two hours ago."""
     now = datetime.now(UTC)
     for i, (pre, post) in enumerate(zip(PAIN_PRE, PAIN_POST, strict=True)):
         as_alice.post(
@@ -112,6 +113,11 @@ def test_the_progress_endpoint(as_alice):
                 after={"pain": post, "stress": STRESS_POST[i]},
             ),
         )
+    return now
+
+
+def test_the_progress_endpoint(as_alice):
+    now = post_the_vectors(as_alice)
     # One without after ratings: it counts as a session but not in relief.
     as_alice.post("/sessions", session_body(started_at=iso(now - timedelta(hours=1))))
     body = as_alice.get("/progress", query_string={"weeks": 12}).get_json()
@@ -140,3 +146,16 @@ def test_relief_counts_only_the_window(as_alice):
 @pytest.mark.parametrize("weeks", [0, 105, "x"])
 def test_bad_week_counts_are_refused(as_alice, weeks):
     assert as_alice.get("/progress", query_string={"weeks": weeks}).status_code == 422
+
+
+def test_the_page_says_why_relief_in_percent_counts_fewer_sessions(as_alice):
+    """10 sessions rated twice, one starting at pain 0: the relief count is "of 9", and the
+    page says why rather than leaving a reader to wonder where a session went."""
+    from tests.test_pages import Browser, text
+
+    post_the_vectors(as_alice)
+    page = text(Browser(as_alice.client).get("/progress", query_string={"weeks": 12}))
+    assert "6 of 9 sessions brought meaningful relief" in page
+    assert "1 session started at 0, so relief in percent does not apply to it." in page
+    # Stress never started at 0: nothing to explain there.
+    assert page.count("started at 0") == 1

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from flask_babel import gettext
+from PIL import Image
 from pypdf import PdfReader
 
 from pnapp import exports
@@ -129,6 +130,11 @@ def test_the_report_renders_as_pictures_of_its_paper(app, dana, tmp_path, langua
         expected = PAPER_POINTS[paper]  # at 72 dpi one pixel a point, rounded either way
         assert abs(width - expected[0]) < 1 and abs(height - expected[1]) < 1, (width, height)
         assert png.stat().st_size > 20_000, png  # drawn on, not blank
+        # Nothing runs off the paper: the outer 7 points of the right edge stay white (a long
+        # French title once did).
+        with Image.open(png) as picture:
+            edge = picture.convert("L").crop((width - 7, 0, width, height))
+            assert edge.getextrema()[0] > 245, (png.name, edge.getextrema())
 
 
 def test_the_paper_follows_the_time_zone_unless_chosen(app, alice, charlie):

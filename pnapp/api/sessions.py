@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_login import current_user
 
 from pnapp.api import ERROR, requires, resource
+from pnapp.database import writes_one_statement
 from pnapp.models import MassageSession
 from pnapp.pagination import session_page
 from pnapp.schemas import (
@@ -34,6 +35,7 @@ class Sessions(MethodView):
     @bp.response(201, SessionSchema)
     @bp.alt_response(200, schema=SessionSchema, description="A retry: the stored session")
     @bp.alt_response(409, schema=ERROR, description="client_id reused with another body")
+    @writes_one_statement
     def post(self, data):
         """Record a session. Safe to retry with the same client_id and body."""
         session, created = MassageSession.record(current_user, data, current_user)

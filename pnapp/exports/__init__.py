@@ -12,7 +12,15 @@ from __future__ import annotations
 from pnapp.exports.archive import all_json
 from pnapp.exports.csv import csv_header, sessions_csv
 from pnapp.exports.fhir import SELF_RATING, _urn, fhir_bundle
-from pnapp.exports.pdf import report_pdf
+
+
+def report_pdf(*args, **kwargs) -> bytes:
+    """pdf/'s report_pdf, imported on first use: fpdf2 brings fontTools and NumPy, seconds
+    of start-up for every web worker and scheduler, most of which never draw a report."""
+    from pnapp.exports.pdf import report_pdf as draw
+
+    return draw(*args, **kwargs)
+
 
 __all__ = [
     "SELF_RATING",

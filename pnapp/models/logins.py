@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING
 
 from flask import current_app
-from sqlalchemy import ForeignKey, String, select, update
+from sqlalchemy import ForeignKey, String, bindparam, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
@@ -67,9 +68,7 @@ class Login(db.Model):
         """The user of a live login, with .login set; None for an ended or unknown one."""
         if not isinstance(token, str) or not token:
             return None
-        login = db.session.scalar(
-            select(cls).where(cls.token_hash == hash_token(token)).options(joinedload(cls.user))
-        )
+        login = db.session.scalar(by_token_hash(), {"token_hash": hash_token(token)})
         now = now or utcnow()
         if login is None or login.last_seen_at < cls.idle_since(now):
             return None
@@ -170,3 +169,14 @@ _SYSTEMS = (
     ("CrOS", "ChromeOS"),
     ("Linux", "Linux"),
 )
+
+
+@cache
+def by_token_hash():
+    """Every request with a cookie runs this query: built once (after the models are all
+    defined), so its SQL cache key is too."""
+    return (
+        select(Login)
+        .where(Login.token_hash == bindparam("token_hash"))
+        .options(joinedload(Login.user))
+    )

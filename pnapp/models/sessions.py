@@ -21,7 +21,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pnapp.errors import Conflict, Invalid, NotFound
@@ -33,6 +33,13 @@ from pnapp.timeutil import utcnow
 
 if TYPE_CHECKING:
     from pnapp.models.accounts import User
+
+
+def dialect_insert(session):
+    """INSERT with ON CONFLICT for this database (PostgreSQL and SQLite spell it alike)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert
+    return sqlite.insert
 
 AREAS = ("feet_lower_legs", "hands_lower_arms", "whole_body")
 ADJUNCTS = ("heat_towels", "cold_towels", "hot_tub", "sauna")
@@ -202,33 +209,42 @@ class MassageSession(db.Model):
     ) -> tuple[MassageSession, bool]:
         """Store a new session, or return the stored one for a retried request.
 
-        1. A stored session with this client_id and the same request body is the answer
-           (created=False); with another body the client reused a key: 409.
-        2. Otherwise insert. If a concurrent request inserted the same client_id first, the
-           unique constraint fails and step 1 decides against the winner's row.
+        One statement writes: INSERT ... ON CONFLICT (patient_id, client_id) DO NOTHING
+        RETURNING the row. A row back is the new session (created=True). No row means this
+        client_id is already stored (a retry, or a concurrent twin that won): that row is the
+        answer when the request body is the same, else the client reused a key: 409.
         """
         client_id = str(data["client_id"])
         digest = request_digest(data)
+        draft = cls(
+            patient_id=patient.id,
+            client_id=client_id,
+            request_hash=digest,
+            entered_by=entered_by.id,
+            areas=[],
+            adjuncts=[],
+        )
+        draft.apply(patient, data, now or utcnow())
+        values = {
+            c.key: getattr(draft, c.key)
+            for c in cls.__mapper__.column_attrs
+            if getattr(draft, c.key) is not None
+        }
+        insert = dialect_insert(db.session)(cls).values(values)
+        statement = insert.on_conflict_do_nothing(
+            index_elements=["patient_id", "client_id"]
+        ).returning(cls)
+        # A foreign key refusing (the account or the therapist deleted meanwhile) is a 409
+        # from errors.py; the client_id's conflict does nothing.
+        session = db.session.scalar(statement)
+        if session is not None:
+            # The answer is what was just written: kept as it is through the commit, not
+            # read back from the database.
+            db.session.expunge(session)
+            db.session.commit()
+            return session, True
+        db.session.commit()
         existing = cls._by_client_id(patient.id, client_id)
-        if existing is None:
-            session = cls(
-                patient_id=patient.id,
-                client_id=client_id,
-                request_hash=digest,
-                entered_by=entered_by.id,
-                areas=[],
-                adjuncts=[],
-            )
-            session.apply(patient, data, now or utcnow())
-            db.session.add(session)
-            try:
-                db.session.commit()
-                return session, True
-            except IntegrityError:
-                db.session.rollback()
-                existing = cls._by_client_id(patient.id, client_id)
-                if existing is None:
-                    raise
         if existing.request_hash != digest:
             raise Conflict("A different session was already saved with this client_id.")
         return existing, False

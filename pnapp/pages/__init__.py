@@ -14,7 +14,7 @@ from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
-from pnapp import labels, measures
+from pnapp import insights, labels, measures
 from pnapp.assets import static_url
 from pnapp.errors import Conflict, Invalid
 from pnapp.forms import load
@@ -80,7 +80,9 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(calendar.bp)
     # Globals (unlike context) reach imported macros too.
-    app.jinja_env.globals.update(labels=labels, measures=measures, static_url=static_url)
+    app.jinja_env.globals.update(
+        labels=labels, measures=measures, static_url=static_url, from_zero=insights.from_zero
+    )
     app.jinja_env.filters["decimal"] = labels.decimal
     app.jinja_env.filters["date_words"] = labels.date_words
 

@@ -20,7 +20,7 @@ from flask_babel import gettext, ngettext
 from pnapp.exports.pdf.document import MUTED, Report, latin1
 from pnapp.exports.pdf.drawing import trend_chart, weeks_boxes
 from pnapp.exports.records import patient_therapists
-from pnapp.insights import TREND_TITLE, progress_page
+from pnapp.insights import TREND_TITLE, from_zero, progress_page
 from pnapp.labels import ADJUNCTS, AREAS, PGIC_QUESTION, date_words, decimal, local_time, zone_name
 from pnapp.labels import MEASURES as MEASURE_WORDS
 from pnapp.models import MassageSession, User
@@ -145,6 +145,8 @@ def _relief_section(pdf: Report, page: dict) -> None:
                     of50=m50["eligible"],
                 )
             )
+        if m30["eligible"] < r["n_paired"]:
+            parts.append(from_zero(r["n_paired"] - m30["eligible"]))
         if r["worsened"]:
             parts.append(gettext("Worse after %(num)d.", num=r["worsened"]))
         lines.append(" ".join(parts))

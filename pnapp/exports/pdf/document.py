@@ -64,7 +64,9 @@ class Report(FPDF):
         self.ln(2)
         self.set_font("Helvetica", "B", 13)
         self.set_text_color(*INK)
-        self.cell(0, 8, latin1(text), new_x="LMARGIN", new_y="NEXT")
+        # Wrapped, not cut: a title in French or Spanish can be longer than the page is wide.
+        self.multi_cell(0, 6.5, latin1(text), align="L", new_x="LMARGIN", new_y="NEXT")
+        self.ln(1.5)
 
     def para(self, text: str, size: float = 10, style: str = "", colour=INK) -> None:
         self.set_font("Helvetica", style, size)
