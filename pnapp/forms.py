@@ -13,7 +13,10 @@ import marshmallow as ma
 from werkzeug.datastructures import MultiDict
 
 from pnapp.errors import ApiError, flatten
+from pnapp.measures import MEASURES, REQUIRED_MEASURES
 from pnapp.timeutil import zone
+
+MISSING = "Missing data for required field."
 
 SKIP = {"csrf_token", "submit"}
 # ASCII digits only, and few of them: str.isdigit() also admits '²' and '٣', and int() of
@@ -85,3 +88,21 @@ def load(schema: ma.Schema, data: dict[str, Any]) -> tuple[dict[str, Any] | None
         return schema.load(data), {}
     except ma.ValidationError as err:
         return None, flatten(err.messages)
+
+
+def missing_ratings(errors: dict, groups: tuple[str, ...] = ("before", "after")) -> dict:
+    """A form's errors with each missing rating named on its own ("before.pain": ["missing"]),
+    also when the whole group was missing (nothing tapped), so that every question left out
+    is marked beside it and said in the summary ("Choose a number for pain")."""
+    out: dict = {}
+    for name, messages in errors.items():
+        if name in groups and MISSING in messages:
+            for measure in REQUIRED_MEASURES:
+                out[f"{name}.{measure}"] = ["missing"]
+            continue
+        group, _, measure = name.partition(".")
+        if group in groups and measure in MEASURES and MISSING in messages:
+            out[name] = ["missing"]
+        else:
+            out[name] = messages
+    return out

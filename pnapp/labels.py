@@ -136,6 +136,27 @@ FIELD_NAMES = {
 }
 
 
+# What to do about a rating left out (pnapp.forms.missing_ratings), beside it and in the
+# summary above the form.
+CHOOSE_A_NUMBER = {
+    "pain": _l("Choose a number for pain"),
+    "stress": _l("Choose a number for stress"),
+    "numbness": _l("Choose a number for numbness"),
+    "tingling": _l("Choose a number for tingling"),
+    "weakness": _l("Choose a number for weakness"),
+}
+
+
+def problem(name: str, messages: list[str]) -> str:
+    """What is wrong with a field, in the reader's language: "Choose a number for pain" for
+    a missing rating, else the messages as the schema wrote them, translated."""
+    from pnapp.i18n import translate
+
+    if messages == ["missing"]:
+        return str(CHOOSE_A_NUMBER[name.rpartition(".")[2]])
+    return " ".join(translate(m) for m in messages)
+
+
 def field_name(name: str) -> str:
     """The words for a form field named in an error summary: "before.pain" -> "Pain, before"."""
     name = re.sub(r"\.\d+$", "", name)  # "areas.0" is about the areas

@@ -12,8 +12,8 @@
 {%- set copy_by_hand = _("Copying did not work here. The link is selected: copy it with your device's Copy command.") -%}
 {#- Translators: shown after "Reminders could not be turned on:" when the server gave no reason. -#}
 {%- set failed = _("Failed") -%}
-{%- set tap_a_number = _("Please tap a number for this question.") -%}
-{%- set answer_every_question = _("Please answer every question marked as needed.") -%}
+{%- set check_one = ngettext("Please check this:", "Please check these:", 1) -%}
+{%- set check_other = ngettext("Please check this:", "Please check these:", 2) -%}
 {#- Translators: {error} is the server's reason, already in the reader's language. -#}
 {%- set not_saved = _("Not saved: %(error)s", error="{error}") -%}
 {%- set after_title = _("After your massage") -%}
@@ -42,6 +42,10 @@
 {%- set whose_entry = _("A session was saved on this phone while no one was logged in. Is it yours?") -%}
 {%- set its_mine = _("Yes, it is mine") -%}
 {%- set not_mine = _("No, it is not mine") -%}
+{#- Translators: above a page kept on the phone, shown without a connection; {time} is when it was kept, e.g. "Dec 6, 2026, 9:14 AM". -#}
+{%- set kept_as_of = _("You are offline. This page is as it was on %(time)s.", time="{time}") -%}
+{%- set rate_again = _("Rate again when your massage is over. You can close pnapp now and come back.") -%}
+{%- set heat_check = _("You used heat today: check your feet for redness or cuts.") -%}
 {{- {
   "reminders_on": reminders_on,
   "test_on_its_way": test_on_its_way,
@@ -50,8 +54,13 @@
   "link_copied": link_copied,
   "copy_by_hand": copy_by_hand,
   "failed": failed,
-  "tap_a_number": tap_a_number,
-  "answer_every_question": answer_every_question,
+  "check.one": check_one,
+  "check.other": check_other,
+  "choose.pain": labels.CHOOSE_A_NUMBER.pain|string,
+  "choose.stress": labels.CHOOSE_A_NUMBER.stress|string,
+  "choose.numbness": labels.CHOOSE_A_NUMBER.numbness|string,
+  "choose.tingling": labels.CHOOSE_A_NUMBER.tingling|string,
+  "choose.weakness": labels.CHOOSE_A_NUMBER.weakness|string,
   "not_saved": not_saved,
   "after_title": after_title,
   "after_intro": after_intro,
@@ -74,4 +83,7 @@
   "whose_entry": whose_entry,
   "its_mine": its_mine,
   "not_mine": not_mine,
+  "kept_as_of": kept_as_of,
+  "rate_again": rate_again,
+  "heat_check": heat_check,
 }|tojson -}}

@@ -1,6 +1,7 @@
 /* pnapp service worker {{ version }}.
    Keeps a small app shell for cold starts offline, sends saved ratings on Background Sync,
-   and shows reminders. Pages with anyone's data are never cached (they are no-store). */
+   and shows reminders. Pages with anyone's data are never cached from the network (they are
+   no-store); a few are kept by the page itself, per person, for reading offline (keep.js). */
 "use strict";
 // What outbox.js shows or stores for people, in the language of whoever loaded this worker.
 self.pnStrings = {% include "_strings.js" %};
@@ -8,6 +9,10 @@ importScripts("{{ outbox_url }}");
 
 const VERSION = "{{ version }}";
 const SHELL = `pnapp-shell-${VERSION}`;
+// Pages a person kept for reading offline (static/js/keep.js): one cache each, and whose
+// they may show. A new version of the worker leaves them alone; log-out empties them.
+const KEPT_PREFIX = "pnapp-user-";
+const WHO = "pnapp-who";
 const SHELL_URLS = {{ assets|tojson }};
 
 self.addEventListener("install", (event) => {
@@ -18,7 +23,7 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil((async () => {
     const names = await caches.keys();
-    await Promise.all(names.filter((n) => n.startsWith("pnapp-") && n !== SHELL)
+    await Promise.all(names.filter((n) => n.startsWith("pnapp-shell-") && n !== SHELL)
       .map((n) => caches.delete(n)));
     await self.clients.claim();
   })());
@@ -27,6 +32,23 @@ self.addEventListener("activate", (event) => {
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "SKIP_WAITING") self.skipWaiting();
 });
+
+// The copy of this page kept by the person last logged in on this phone, if any.
+async function keptPage(url) {
+  if (!(await caches.has(WHO))) return null;
+  const who = await (await caches.open(WHO)).match("/who");
+  if (!who) return null;
+  const name = KEPT_PREFIX + (await who.text());
+  if (!(await caches.has(name))) return null;
+  const kept = await (await caches.open(name))
+    .match(url.pathname + (url.pathname === "/" ? "" : url.search));
+  // Served under the same policy as the page it copies (pnapp/security.py).
+  return kept && new Response(kept.body, { headers: {
+    "Content-Type": "text/html;charset=utf-8",
+    "Content-Security-Policy": {{ csp|tojson }},
+    "X-Content-Type-Options": "nosniff",
+  } });
+}
 
 function shellFor(url) {
   // Recording a session works offline; every other page falls back to the offline page.
@@ -40,7 +62,7 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
 
   if (request.mode === "navigate") {
-    event.respondWith(fetch(request).catch(async () =>
+    event.respondWith(fetch(request).catch(async () => (await keptPage(url)) ||
       (await caches.match(shellFor(url))) || Response.error()));
     return;
   }

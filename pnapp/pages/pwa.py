@@ -12,6 +12,7 @@ from flask_login import current_user
 
 from pnapp.assets import static_url
 from pnapp.i18n import language_tag
+from pnapp.security import CSP
 
 bp = Blueprint("pwa", __name__)
 
@@ -19,7 +20,7 @@ bp = Blueprint("pwa", __name__)
 # "base"; a page may name one more group with {% set scripts = "session" %}. Deferred, they
 # run in this order: outbox.js, then core.js, whose self.pn the others read.
 PAGE_SCRIPTS = {
-    "base": ("outbox", "core", "install", "outbox-view", "badge"),
+    "base": ("outbox", "core", "install", "outbox-view", "badge", "keep"),
     # The session pages, and the offline session shell that extends the new-session page.
     "session": ("heat", "rating-form", "recording"),
     "settings": ("push", "share", "passkeys"),
@@ -148,6 +149,7 @@ def service_worker():
         version=version,
         assets=assets + list(PUBLIC_PAGES),
         outbox_url=static_url("js/outbox.js"),
+        csp=CSP,
     )
     return Response(body, mimetype="text/javascript", headers={"Cache-Control": "no-cache"})
 
@@ -178,7 +180,13 @@ def session_shell():
 @bp.app_context_processor
 def shell_user():
     # Offline shells are the same for everyone: they must not carry the viewer's identity.
-    return {"signed_in": current_user.is_authenticated and request.path not in PUBLIC_PAGES}
+    # signed_out: a page only someone logged out sees (static/js/keep.js then forgets every
+    # page kept on the phone); a shell says neither.
+    public = request.path in PUBLIC_PAGES
+    return {
+        "signed_in": current_user.is_authenticated and not public,
+        "signed_out": not current_user.is_authenticated and not public,
+    }
 
 
 @bp.app_context_processor

@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from pnapp.errors import Invalid
 from pnapp.exports.records import recorders
-from pnapp.forms import to_json_shape
+from pnapp.forms import missing_ratings, to_json_shape
 from pnapp.models import ADJUNCTS, AREAS, HEAT_ADJUNCTS, MEASURES, MassageSession
 from pnapp.pages import form_page, patient_page, submit
 from pnapp.pagination import session_page
@@ -75,7 +75,10 @@ def new_session():
             if done:
                 return done
             # The after ratings of a past session are shown under their own names.
-            errors = {k.replace("after.", "past_after.", 1): v for k, v in errors.items()}
+            errors = {
+                k.replace("after.", "past_after.", 1): v
+                for k, v in missing_ratings(errors).items()
+            }
         form.update(when=when[0], when_date=when[1], when_time=when[2])
         if "after" in form:
             form["past_after"] = form.pop("after")
@@ -128,6 +131,7 @@ def session_detail(session_id: int):
         )
         if done:
             return done
+        errors = missing_ratings(errors)
     return form_page(
         "sessions/detail.html",
         errors,
@@ -160,6 +164,7 @@ def edit_session(session_id: int):
         )
         if done:
             return done
+        errors = missing_ratings(errors)
     return form_page("sessions/edit.html", errors, session=session, form=form, **choices())
 
 

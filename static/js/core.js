@@ -34,9 +34,13 @@
   const pageUser = document.body.dataset.user;
   if (pageUser) localStorage.setItem("pnapp.user", pageUser);
 
-  /* Logging out forgets who was logged in. */
+  /* Logging out forgets who was logged in, and the pages kept for reading offline
+     (keep.js; the logged-out page that follows forgets them again, should this not finish). */
   document.querySelectorAll("form[data-logout]").forEach((form) =>
-    form.addEventListener("submit", () => localStorage.removeItem("pnapp.user")));
+    form.addEventListener("submit", () => {
+      localStorage.removeItem("pnapp.user");
+      if (self.pn.forgetKept) self.pn.forgetKept().catch(() => {});
+    }));
 
   self.pn = {
     t, tn, announce,

@@ -2,7 +2,16 @@
 (function () {
   "use strict";
 
-  const { t, announce, measures, required } = self.pn;
+  const { t, tn, measures, required } = self.pn;
+
+  // What to do about each rating left out ("Choose a number for pain").
+  const CHOOSE = {
+    pain: () => t("choose.pain"),
+    stress: () => t("choose.stress"),
+    numbness: () => t("choose.numbness"),
+    tingling: () => t("choose.tingling"),
+    weakness: () => t("choose.weakness"),
+  };
 
   function ratings(form, prefix) {
     const out = {};
@@ -14,7 +23,7 @@
   }
 
   function clearErrors(form) {
-    form.querySelectorAll(".error[data-js]").forEach((e) => e.remove());
+    form.querySelectorAll(".error[data-js], .error-summary[data-js]").forEach((e) => e.remove());
     form.querySelectorAll("[aria-invalid]").forEach((e) => {
       e.removeAttribute("aria-invalid");
       e.removeAttribute("aria-describedby");
@@ -37,22 +46,43 @@
     return group;
   }
 
+  /* The box above the form that says what to do, as the server's form_errors draws it:
+     an alert (announced at once, unlike the polite status line of a success), one link
+     to each question left out. */
+  function errorSummary(form, problems) {
+    const box = Object.assign(document.createElement("div"), { className: "error-summary" });
+    box.dataset.js = "";
+    box.setAttribute("role", "alert");
+    const title = document.createElement("p");
+    title.append(Object.assign(document.createElement("strong"),
+      { textContent: tn("check", problems.length) }));
+    const list = document.createElement("ul");
+    for (const { id, text } of problems) {
+      const item = document.createElement("li");
+      item.append(Object.assign(document.createElement("a"), { href: `#${id}`, textContent: text }));
+      list.append(item);
+    }
+    box.append(title, list);
+    form.prepend(box);
+  }
+
+  /* Marks each required rating left out beside its question ("Choose a number for pain"),
+     lists them above the form, and moves the focus to the first one's tiles. */
   function missingRatings(form, prefix) {
     clearErrors(form);
     const given = ratings(form, prefix);
     const missing = required.filter((m) => !(m in given));
-    let first = null;
-    for (const m of missing) {
-      const group = showFieldError(form, `${prefix}.${m}`, t("tap_a_number"));
-      first = first || group;
-    }
+    if (!missing.length) return false;
+    const problems = missing.map((m) => ({ id: `${prefix}-${m}`, text: CHOOSE[m]() }));
+    missing.forEach((m, i) => showFieldError(form, `${prefix}.${m}`, problems[i].text));
+    errorSummary(form, problems);
+    const first = form.querySelector(`#${CSS.escape(problems[0].id)}`);
     if (first) {
       first.scrollIntoView({ block: "center" });
       const radio = first.querySelector("input");
       if (radio) radio.focus();
-      announce(t("answer_every_question"));
     }
-    return missing.length > 0;
+    return true;
   }
 
   function details(form) {
@@ -68,10 +98,14 @@
   }
 
   function fieldErrorsFrom(entry, form) {
-    // The server's 4xx message for an entry: shown to the patient, not retried.
+    // The server's 4xx message for an entry: shown to the patient as an alert, not retried.
     clearErrors(form);
-    showFieldError(form, "_form", t("not_saved", { error: entry.error }));
-    announce(t("not_saved", { error: entry.error }));
+    const message = t("not_saved", { error: entry.error });
+    const box = Object.assign(document.createElement("div"), { className: "error-summary" });
+    box.dataset.js = "";
+    box.setAttribute("role", "alert");
+    box.append(Object.assign(document.createElement("p"), { textContent: message }));
+    form.prepend(box);
   }
 
   Object.assign(self.pn, { ratings, missingRatings, details, fieldErrorsFrom });

@@ -30,6 +30,29 @@
     if (title) title.textContent = t("after_title");
     const intro = document.getElementById("intro");
     if (intro) intro.textContent = t("after_intro");
+    showBefore(afterForm.dataset.client, intro).catch(() => {});
+  }
+
+  /* Offline, the after form says what the online one does: the before ratings, when to rate
+     again, and after heat to check the feet; read from the entry kept on the phone. */
+  async function showBefore(clientId, intro) {
+    const entry = await outbox.get(clientId);
+    const body = entry && entry.create;
+    if (!body || !body.before || !intro) return;
+    const note = (text) =>
+      Object.assign(document.createElement("p"), { className: "note", textContent: text });
+    const parts = [
+      Object.assign(document.createElement("p"), { className: "before-ratings",
+        textContent: t("waiting_before", { pain: body.before.pain, stress: body.before.stress }) }),
+      note(t("rate_again")),
+    ];
+    const heat = [...document.querySelectorAll("input[data-heat]")].map((input) => input.value);
+    if ((body.adjuncts || []).some((a) => heat.includes(a))) {
+      const heatNote = note(t("heat_check"));
+      heatNote.setAttribute("role", "note");
+      parts.push(heatNote);
+    }
+    intro.after(...parts);
   }
 
   if (createForm) {

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from pnapp.demo import DEMO_PASSWORD, make_demo_patient
-from tests.browser.test_a11y import DOUBLE_TEXT, NARROW, PHONE, layout
+from tests.browser.test_a11y import DOUBLE_TEXT, NARROW, PHONE, layout, text_size
 
 LABELS_JS = """
 () => {
@@ -85,7 +85,7 @@ def test_the_progress_charts_read_at_320_px_and_200_percent_text(year: Page, wee
         year.set_viewport_size(NARROW)
     year.goto(f"/progress?weeks={weeks}")
     if size == "200% text":
-        year.evaluate(DOUBLE_TEXT)
+        text_size(year, DOUBLE_TEXT)
     found = check(year)
     charts = {c["id"]: c for c in found["charts"]}
     assert set(charts) == {"chart-trend", "chart-pain", "chart-stress"}
@@ -110,5 +110,5 @@ def test_the_history_is_one_line_a_session_by_month(year: Page):
     for size in (NARROW, PHONE):
         year.set_viewport_size(size)
         assert not layout(year), (size, layout(year))
-    year.evaluate(DOUBLE_TEXT)
+    text_size(year, DOUBLE_TEXT)
     assert not layout(year), layout(year)

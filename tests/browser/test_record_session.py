@@ -21,6 +21,12 @@ def tap_rating(page: Page, form: str, measure: str, value: int) -> None:
     page.locator(f'label[for="{form}-{measure}-{value}"]').tap()
 
 
+def menu(page: Page, link: str) -> None:
+    """Opens the main menu (one "Menu" button) and follows one of its links."""
+    page.get_by_text("Menu", exact=True).tap()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=link).tap()
+
+
 def log_in(page: Page, email: str) -> None:
     page.goto("/login")
     page.get_by_label("E-mail").fill(email)
@@ -71,7 +77,7 @@ def test_a_new_patient_registers_and_records_a_session_before_and_after(phone, a
     expect(page.get_by_role("heading", level=1)).to_have_text("Your session")
     changes = page.locator(".changes li")
     expect(changes).to_have_text(["Pain 7 → 3 (4 points lower)", "Stress 6 → 2 (4 points lower)"])
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="History").tap()
+    menu(page, "History")
     expect(page.get_by_role("heading", level=1)).to_have_text("Your sessions")
     # The history is one line a session, which a screen reader reads in words.
     row = page.locator(".sessions.compact > li")
@@ -82,7 +88,7 @@ def test_a_new_patient_registers_and_records_a_session_before_and_after(phone, a
         re.compile(r"Pain 7 before, 3 after Stress 6 before, 2 after$")
     )
 
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Home").tap()
+    menu(page, "Home")
     expect(week.locator(".big")).to_have_text("✓ 1 of 1 session")
     expect(week).to_contain_text("Well done: this week's goal is met.")
 
