@@ -12,7 +12,15 @@ import pytest
 
 from pnapp.links import protocol
 from pnapp.qr import qr_svg
-from tests.browser.test_a11y import DOUBLE_TEXT, WCAG_RUN, axe, layout, targets
+from tests.browser.test_a11y import (
+    DEFAULT_TEXT,
+    DOUBLE_TEXT,
+    WCAG_RUN,
+    axe,
+    layout,
+    targets,
+    text_size,
+)
 from tests.conftest import Api, make_user
 from tests.helpers import iso, session_body
 
@@ -142,9 +150,9 @@ def test_a_therapist_opens_the_qr_code_with_the_spoken_passcode(
         assert targets(page) == []
         assert layout(page) == []
         page.set_viewport_size({"width": 320, "height": 844})
-        page.evaluate(DOUBLE_TEXT)
+        text_size(page, DOUBLE_TEXT)
         assert layout(page) == []
-        page.evaluate("document.documentElement.style.removeProperty('font-size')")
+        text_size(page, DEFAULT_TEXT)
         page.set_viewport_size({"width": 390, "height": 844})
         page.screenshot(path=tmp_path / "viewer.png", full_page=True)
         print("viewer screenshot:", tmp_path / "viewer.png")
