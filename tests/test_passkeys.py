@@ -18,7 +18,8 @@ from tests.test_pages import Browser, text
 
 def names(app, user_id: int) -> list[str]:
     with app.app_context():
-        return [p.name for p in db.session.query(Passkey).filter_by(user_id=user_id)]
+        mine = db.session.query(Passkey).filter_by(user_id=user_id).order_by(Passkey.id)
+        return [p.name for p in mine]
 
 
 def test_the_options_ask_for_a_discoverable_user_verifying_passkey(app, alice, as_alice):

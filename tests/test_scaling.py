@@ -37,7 +37,10 @@ def test_pages_use_a_bounded_number_of_queries(app, busy_alice, path):
     with counting_queries(app) as statements:
         response = browser.get(path)
     assert response.status_code == 200
-    assert len(statements) <= 5, statements
+    # Home is the busiest: the login, this week's count, a session awaiting its after
+    # ratings, whether the PGIC question is due (two), the week's kind words and who sent
+    # them. A count that grew with the 300 sessions would be an N+1 query.
+    assert len(statements) <= 7, statements
 
 
 def test_the_sessions_api_uses_a_bounded_number_of_queries(app, busy_alice, as_alice):

@@ -95,7 +95,11 @@
         Object.assign(request, { mediation, signal: waiting.signal });
       }
       const cred = await navigator.credentials.get(request);
-      if (cred) await finish(cred);
+      if (cred) {
+        await finish(cred).catch((err) => {
+          throw Object.assign(err, { chosen: true });
+        });
+      }
     }
 
     signIn.addEventListener("click", async () => {
@@ -114,8 +118,10 @@
     if (PublicKeyCredential.isConditionalMediationAvailable) {
       PublicKeyCredential.isConditionalMediationAvailable().then((yes) => {
         if (yes) {
+          // A suggestion that could not be offered (no passkey here, a busy server) is not
+          // the person's doing: only a passkey they chose and the server refused is told.
           ask("conditional").catch((err) => {
-            if (!cancelled(err)) announce(reason(err, signIn));
+            if (err && err.chosen) announce(reason(err, signIn));
           });
         }
       }).catch(() => {});

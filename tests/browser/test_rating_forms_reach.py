@@ -94,6 +94,7 @@ def test_a_massage_logged_for_yesterday_appears_in_yesterdays_week(phone, app, a
     log_in(page, alice.email)
     page.goto("/sessions/new")
     expect(page.get_by_role("heading", name="After that massage")).to_be_hidden()
+    page.locator("details.when > summary").tap()  # "When? Now (change)"
     page.get_by_text("Yesterday", exact=True).tap()
     expect(page.get_by_role("heading", name="After that massage")).to_be_visible()
     page.get_by_label("At what time did it start?").fill("00:30")
