@@ -24,7 +24,7 @@ from pnapp.models import Delivery, PushSubscription, User
 from pnapp.reminders import jobs
 from pnapp.reminders.channels import TransportError, email, push
 from pnapp.reminders.jobs import Job
-from pnapp.reminders.planning import payload
+from pnapp.reminders.payloads import payload
 from pnapp.timeutil import utcnow
 
 if TYPE_CHECKING:

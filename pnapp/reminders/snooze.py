@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from pnapp.extensions import db
 from pnapp.i18n import user_language
 from pnapp.models import Delivery, PushSubscription, User
-from pnapp.reminders.planning import WEEKLY, _deliveries, _insert_new, weekly_payload
+from pnapp.reminders.payloads import WEEKLY, weekly_payload
+from pnapp.reminders.planning import _deliveries, _insert_new
 from pnapp.timeutil import iso_week_label, local_date
 
 SNOOZE_FOR = timedelta(hours=24)
