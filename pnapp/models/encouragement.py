@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column, relationship, selectinload
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from pnapp.errors import TooMany
 from pnapp.extensions import db
@@ -114,6 +114,6 @@ class Encouragement(db.Model):
                 .where(cls.patient_id == patient.id, cls.sent_at > now - SHOWN_FOR)
                 .order_by(cls.sent_at.desc(), cls.id.desc())
                 .limit(3)
-                .options(selectinload(cls.caregiver))
+                .options(joinedload(cls.caregiver))  # one query with the names, not two
             )
         )
