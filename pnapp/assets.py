@@ -1,13 +1,25 @@
 """Addresses: fingerprinted static URLs (a file's URL changes when its content does, so
-browsers may keep it for a year), and absolute links on the configured PUBLIC_URL."""
+browsers may keep it for a year), and absolute links on the configured PUBLIC_URL; and the
+one inline script, the loader of every page's scripts, with the hash the CSP allows it by."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app, has_request_context, url_for
+from markupsafe import Markup
+
+# templates/_loader.js: inlined, so that the first paint waits for no script (see its top).
+LOADER = (Path(__file__).resolve().parent.parent / "templates" / "_loader.js").read_text()
+_DIGEST = base64.b64encode(hashlib.sha256(LOADER.encode()).digest()).decode()
+LOADER_CSP = f"'sha256-{_DIGEST}'"
+
+
+def inline_loader() -> Markup:
+    return Markup(f"<script>{LOADER}</script>")
 
 
 def static_url(filename: str) -> str:

@@ -7,11 +7,14 @@ from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-# Nothing inline and nothing from elsewhere: scripts, styles, fonts and images are ours.
+from pnapp.assets import LOADER_CSP
+
+# Nothing from elsewhere: scripts, styles, fonts and images are ours. One script is inline,
+# the loader of the others (templates/_loader.js), allowed by its hash alone.
 CSP = "; ".join(
     (
         "default-src 'self'",
-        "script-src 'self'",
+        f"script-src 'self' {LOADER_CSP}",
         "style-src 'self'",
         "img-src 'self' data:",
         "connect-src 'self'",
@@ -58,6 +61,17 @@ class SessionInterface(SecureCookieSessionInterface):
     def save_session(self, app: Flask, session, response: Response) -> None:
         if request.endpoint not in COOKIELESS:
             super().save_session(app, session, response)
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        # A changed session is always saved. An unchanged one is signed again (its 60 days
+        # start over) on reads, every page among them; not on an API write, the busiest
+        # request of all: it costs a signature and ~200 bytes, and a person who writes
+        # opens pages too.
+        if session.modified:
+            return True
+        return super().should_set_cookie(app, session) and (
+            request.method in ("GET", "HEAD") or not request.path.startswith("/api/")
+        )
 
 
 def init_app(app: Flask) -> None:

@@ -50,12 +50,22 @@ def test_forwarded_proto_is_believed_only_when_configured(app, db_url):
     )
 
 
-def test_pages_have_no_inline_scripts_or_styles(client):
+def test_pages_have_no_inline_style_and_one_inline_script_the_csp_names_by_hash(client):
+    import base64
+    import hashlib
     import re
 
     for path in ("/", "/login", "/register", "/offline", "/shell/session"):
-        html = client.get(path).get_data(as_text=True)
-        assert not re.search(r"<script(?![^>]*\bsrc=)", html), path
+        response = client.get(path)
+        html = response.get_data(as_text=True)
+        # The loader of the page's scripts, and nothing else: no script by address in the
+        # page itself (they start after the first paint), no other inline code.
+        assert not re.search(r"<script[^>]*\bsrc=", html), path
+        inline = re.findall(r"<script>(.*?)</script>", html, re.S)
+        assert len(inline) == 1 and "pnapp-scripts" in inline[0], path
+        digest = base64.b64encode(hashlib.sha256(inline[0].encode()).digest()).decode()
+        csp = response.headers["Content-Security-Policy"]
+        assert f"script-src 'self' 'sha256-{digest}'" in csp, path
         assert " style=" not in html and "<style" not in html, path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
@@ -40,6 +41,7 @@ def dialect_insert(session):
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert
     return sqlite.insert
+
 
 AREAS = ("feet_lower_legs", "hands_lower_arms", "whole_body")
 ADJUNCTS = ("heat_towels", "cold_towels", "hot_tub", "sauna")
@@ -210,12 +212,13 @@ class MassageSession(db.Model):
         """Store a new session, or return the stored one for a retried request.
 
         One statement writes: INSERT ... ON CONFLICT (patient_id, client_id) DO NOTHING
-        RETURNING the row. A row back is the new session (created=True). No row means this
+        RETURNING its id. An id back is the new session (created=True). No row means this
         client_id is already stored (a retry, or a concurrent twin that won): that row is the
         answer when the request body is the same, else the client reused a key: 409.
         """
         client_id = str(data["client_id"])
         digest = request_digest(data)
+        now = now or utcnow()
         draft = cls(
             patient_id=patient.id,
             client_id=client_id,
@@ -223,26 +226,21 @@ class MassageSession(db.Model):
             entered_by=entered_by.id,
             areas=[],
             adjuncts=[],
+            created_at=now,
+            updated_at=now,
         )
-        draft.apply(patient, data, now or utcnow())
-        values = {
-            c.key: getattr(draft, c.key)
-            for c in cls.__mapper__.column_attrs
-            if getattr(draft, c.key) is not None
-        }
-        insert = dialect_insert(db.session)(cls).values(values)
-        statement = insert.on_conflict_do_nothing(
-            index_elements=["patient_id", "client_id"]
-        ).returning(cls)
+        draft.apply(patient, data, now)
+        values = {name: getattr(draft, key) for key, name in _columns()}
         # A foreign key refusing (the account or the therapist deleted meanwhile) is a 409
         # from errors.py; the client_id's conflict does nothing.
-        session = db.session.scalar(statement)
-        if session is not None:
-            # The answer is what was just written: kept as it is through the commit, not
-            # read back from the database.
-            db.session.expunge(session)
+        new_id = db.session.execute(_insert_new(db.session.get_bind().dialect.name), values)
+        new_id = new_id.scalar()
+        if new_id is not None:
+            # The answer is the draft, every column of it set here: nothing is read back, and
+            # it never joins the ORM session (no flush, no expiry at the commit).
+            draft.id = new_id
             db.session.commit()
-            return session, True
+            return draft, True
         db.session.commit()
         existing = cls._by_client_id(patient.id, client_id)
         if existing.request_hash != digest:
@@ -289,6 +287,30 @@ class MassageSession(db.Model):
     def delete(self) -> None:
         db.session.delete(self)
         db.session.commit()
+
+
+@cache
+def _columns() -> tuple[tuple[str, str], ...]:
+    """(attribute, column name) of every column but the id: what MassageSession.record
+    inserts. Read once the models are all defined (the mapper needs them all)."""
+    return tuple(
+        (prop.key, prop.columns[0].name)
+        for prop in MassageSession.__mapper__.column_attrs
+        if prop.key != "id"
+    )
+
+
+@cache
+def _insert_new(dialect: str):
+    """INSERT ... ON CONFLICT (patient_id, client_id) DO NOTHING RETURNING id, built once per
+    database: its values come as parameters, so its compiled SQL is cached too."""
+    table = MassageSession.__table__
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["patient_id", "client_id"])
+        .returning(table.c.id)
+    )
 
 
 def request_digest(data: dict[str, Any]) -> str:

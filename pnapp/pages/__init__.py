@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from pnapp import insights, labels, measures
-from pnapp.assets import static_url
+from pnapp.assets import inline_loader, static_url
 from pnapp.errors import Conflict, Invalid
 from pnapp.forms import load
 
@@ -86,7 +86,11 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     # Globals (unlike context) reach imported macros too.
     app.jinja_env.globals.update(
-        labels=labels, measures=measures, static_url=static_url, from_zero=insights.from_zero
+        labels=labels,
+        measures=measures,
+        static_url=static_url,
+        inline_loader=inline_loader,
+        from_zero=insights.from_zero,
     )
     app.jinja_env.filters["decimal"] = labels.decimal
     app.jinja_env.filters["date_words"] = labels.date_words

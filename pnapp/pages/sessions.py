@@ -76,8 +76,7 @@ def new_session():
                 return done
             # The after ratings of a past session are shown under their own names.
             errors = {
-                k.replace("after.", "past_after.", 1): v
-                for k, v in missing_ratings(errors).items()
+                k.replace("after.", "past_after.", 1): v for k, v in missing_ratings(errors).items()
             }
         form.update(when=when[0], when_date=when[1], when_time=when[2])
         if "after" in form:

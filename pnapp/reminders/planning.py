@@ -57,6 +57,8 @@ TTL = {
     VERIFY_EMAIL: 24 * 3600,
     PASSWORD_RESET: 3600,
 }
+
+
 def plan_weekly(now: datetime) -> int:
     """Weekly reminders for patients whose reminder time has come.
 

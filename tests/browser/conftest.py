@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -22,6 +22,30 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 HERE = Path(__file__).parent
+# A page's scripts start after its first paint (templates/_loader.js), often after the
+# "load" event Playwright waits for; the loader marks <html> when the last one has run.
+SCRIPTS_READY = """() => !document.querySelector('meta[name="pnapp-scripts"]')
+    || document.documentElement.dataset.scripts === 'ready'"""
+
+
+def wait_for_scripts(page: Page) -> None:
+    """Wait until the page's scripts have run (after a tap that went to another page)."""
+    page.wait_for_function(SCRIPTS_READY, polling=50)
+
+
+def _then_scripts(navigate):
+    """`navigate`, then wait for the page's scripts, as a person's first tap finds them run."""
+
+    def navigate_and_wait(page: Page, *args, **kwargs):
+        result = navigate(page, *args, **kwargs)
+        wait_for_scripts(page)
+        return result
+
+    return navigate_and_wait
+
+
+for _name in ("goto", "reload", "go_back", "go_forward", "wait_for_url", "wait_for_load_state"):
+    setattr(Page, _name, _then_scripts(getattr(Page, _name)))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -19,6 +19,7 @@ from pnapp.extensions import db
 from pnapp.models import Delivery, MassageSession, User
 from pnapp.reminders import send_due_reminders
 from tests.browser import test_push
+from tests.browser.conftest import wait_for_scripts
 from tests.browser.test_push import PHONE, log_in, registration_id, turn_on_reminders
 from tests.browser.test_record_session import tap_rating
 
@@ -170,6 +171,7 @@ def test_start_now_opens_the_before_form_and_a_rating_is_saved_in_four_taps(
     tap_rating(page, "after", "stress", 2)
     page.get_by_role("button", name="Save").tap()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your session")
+    wait_for_scripts(page)
     calls = json.loads(page.evaluate("localStorage.getItem('pnapp.test.badge')"))
     assert calls[-2:] == [["set", 1], ["clear"]], calls
 
@@ -252,6 +254,7 @@ def test_rate_now_on_the_after_nudge_opens_that_sessions_after_form(
 def test_the_manifest_offers_shortcuts_chromium_can_read(phone, live_server, alice):
     page = phone
     log_in(page, alice.email)
+    wait_for_scripts(page)  # the page links its manifest as its scripts start
     cdp = page.context.new_cdp_session(page)
     answer = cdp.send("Page.getAppManifest")
     assert answer["errors"] == []
