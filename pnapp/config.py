@@ -11,10 +11,10 @@ from flask import Flask
 
 
 class Defaults:
-    # A database server may drop idle connections (a restart, a proxy): each checkout tests
-    # its connection first. A SQLite file has no server to lose, so configure() leaves the
-    # test (a round trip per request) out there.
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # A database server may drop idle connections (a restart, a proxy): database.py tests
+    # a connection that sat idle before lending it, not every one (pool_pre_ping's round
+    # trip on every request).
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     MAX_CONTENT_LENGTH = 64 * 1024
     PERMANENT_SESSION_LIFETIME = timedelta(days=60)
     SESSION_COOKIE_HTTPONLY = True
@@ -105,8 +105,6 @@ def configure(app: Flask, overrides: dict | None) -> None:
         **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
         "hide_parameters": True,
     }
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"]["pool_pre_ping"] = False
     if app.config["ENV"] == "production" and not (
         "PNAPP_PUBLIC_URL" in os.environ or "PUBLIC_URL" in (overrides or {})
     ):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 
 from pnapp.extensions import db
 
@@ -21,6 +23,17 @@ def init_app(app: Flask) -> None:
             private_file(Path(engine.url.database))
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
+    elif engine.dialect.name == "postgresql":
+        app.before_request(_postgresql_autocommit)
+        event.listen(engine, "checkin", _postgresql_checkin)
+        event.listen(engine, "checkout", _postgresql_ping_if_idle)
+
+
+# A server may drop a connection that sits idle (a restart, a proxy's time-out): one idle
+# for longer than this is tested (a round trip) before a request gets it. A busy pool's
+# connections come back within milliseconds and go out untested; pool_pre_ping would
+# test every one, a round trip on every request.
+IDLE_PING_S = 10.0
 
 
 def private_file(path: Path) -> None:
@@ -62,6 +75,39 @@ def _sqlite_begin(connection) -> None:
     if one_statement_write():
         return
     connection.exec_driver_sql("BEGIN" if is_reading_request() else "BEGIN IMMEDIATE")
+
+
+def _postgresql_autocommit() -> None:
+    # As on SQLite (above): a request whose one write is one statement runs without
+    # BEGIN and COMMIT, two of its four round trips to the server; the statement is atomic
+    # by itself. Set on the connection the request will use, before its first query.
+    # (SQLAlchemy's AUTOCOMMIT isolation level would cost two more round trips: it asks
+    # the server for the level to restore, and restores it.)
+    if one_statement_write():
+        db.session.connection().connection.dbapi_connection.autocommit = True
+
+
+def _postgresql_checkin(dbapi_connection, record) -> None:
+    """Back in the pool, a connection opens transactions again (no round trip: psycopg
+    only stops sending BEGIN), and its idle time starts."""
+    record.info["idle_since"] = time.monotonic()
+    if dbapi_connection is not None and dbapi_connection.autocommit:
+        dbapi_connection.autocommit = False
+
+
+def _postgresql_ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    import psycopg
+
+    idle_since = record.info.get("idle_since")  # None: a connection opened just now
+    if idle_since is None or time.monotonic() - idle_since < IDLE_PING_S:
+        return
+    try:
+        dbapi_connection.autocommit = True  # no BEGIN, no ROLLBACK: the ping alone
+        dbapi_connection.execute("SELECT 1")
+        dbapi_connection.autocommit = False
+    except psycopg.Error as err:
+        # The pool drops this connection and lends a new one.
+        raise DisconnectionError(str(err)) from err
 
 
 def is_reading_request() -> bool:

@@ -82,7 +82,7 @@ def mailbox(smtp_server):
 
 @pytest.fixture(scope="session")
 def app(db_url, smtp_server):
-    engine_options = {"pool_pre_ping": True}
+    engine_options = {}
     if DB == "postgresql":
         # Tests need no durability across power cuts, and fsync per commit dominates here.
         engine_options["connect_args"] = {"options": "-c synchronous_commit=off"}
