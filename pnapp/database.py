@@ -83,7 +83,9 @@ def _postgresql_autocommit() -> None:
     # by itself. Set on the connection the request will use, before its first query.
     # (SQLAlchemy's AUTOCOMMIT isolation level would cost two more round trips: it asks
     # the server for the level to restore, and restores it.)
-    if one_statement_write():
+    # (A session already in a transaction, one an embedding program or a test opened in
+    # the same app context, keeps it.)
+    if one_statement_write() and not db.session().in_transaction():
         db.session.connection().connection.dbapi_connection.autocommit = True
 
 
