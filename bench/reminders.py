@@ -477,8 +477,8 @@ def run_mail_baseline(app, port: int, patients: int, parts: tuple[str, str, str]
     return Run(patients, time.perf_counter() - started, patients)
 
 
-def bench_mail(app, db: str, patients: int, smtp: SmtpService, rounds: int) -> dict:
-    """(d): the same app and database, emptied, with `patients` due patients and no device."""
+def empty(app) -> None:
+    """No patient, device or delivery left: what each part of the bench starts from."""
     from sqlalchemy import text
 
     from pnapp.extensions import db as sqla
@@ -488,6 +488,12 @@ def bench_mail(app, db: str, patients: int, smtp: SmtpService, rounds: int) -> d
             sqla.session.execute(text(f"DELETE FROM {table}"))
         sqla.session.commit()
         sqla.session.remove()
+
+
+def bench_mail(app, db: str, patients: int, smtp: SmtpService, rounds: int) -> dict:
+    """(d): the same app and database, emptied, with `patients` due patients and no device."""
+
+    empty(app)
     print(f"[{db}] mail: inserting {patients} due patients with no device ...", flush=True)
     insert_due_patients(app, patients, None, {})
     parts = mail_parts(app)
@@ -635,6 +641,7 @@ def bench_db(
                 mail = bench_mail(app, db, args.mail_patients, smtp, args.rounds)
             if args.only == "mail":
                 return {"db": db, "mail": mail, "errors": mail["errors"]}
+            empty(app)  # the mail part's patients
             print(f"[{db}] inserting {patients} due patients ...", flush=True)
             t0 = time.perf_counter()
             subs = insert_due_patients(app, patients, push.base, keys)

@@ -16,6 +16,9 @@ class Defaults:
     # trip on every request).
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     MAX_CONTENT_LENGTH = 64 * 1024
+    # Threads sending a scheduler pass's reminders. Sixteen keep 2 cores busy with a push
+    # service nearby; far ones (a round trip of ~100 ms) want more: bench/README.md.
+    SEND_THREADS = 16
     PERMANENT_SESSION_LIFETIME = timedelta(days=60)
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 from pnapp.measures import MEASURES
-from pnapp.timeutil import iso_week_label, local_date, week_start
+from pnapp.timeutil import iso_week_label, local_date, week_start, zone
 
 # Fewer sessions rated both before and after than this in the window: too early to tell.
 MIN_PAIRED = 5
@@ -70,14 +70,26 @@ def relief_by_measure(sessions: Iterable) -> dict[str, dict]:
     return out
 
 
-def weeks_kept(starts: Iterable[datetime], tz: str, goal: int, now: datetime, weeks: int) -> dict:
+def weeks_kept(
+    starts: Iterable[datetime],
+    tz: str,
+    goal: int,
+    now: datetime,
+    weeks: int,
+    earlier: Iterable[int] = (),
+) -> dict:
     """The last `weeks` ISO weeks (oldest first, the current one last) in zone tz, with the
     session count and whether the goal was met, and the current and longest streaks.
+    `earlier`: more sessions' start times, as whole seconds since 1970 (UTC).
 
     The streak is the run of consecutive met weeks ending with the last complete week, or
     with the current week once its goal is met; an unfinished current week never breaks it.
     """
     counts = Counter(week_start(local_date(s, tz)) for s in starts)
+    where = zone(tz)
+    days = Counter(datetime.fromtimestamp(seconds, where).date() for seconds in earlier)
+    for day, n in days.items():
+        counts[week_start(day)] += n
     window = window_mondays(now, tz, weeks)
     this_week = window[-1]
     rows = [
@@ -106,11 +118,11 @@ def current_streak(counts: Counter, goal: int, this_week: date) -> int:
 
 
 def longest_streak(counts: Counter, goal: int) -> int:
-    met = sorted(monday for monday, n in counts.items() if n >= goal)
+    met = sorted(monday.toordinal() for monday, n in counts.items() if n >= goal)
     best = run = 0
     previous = None
-    for monday in met:
-        run = run + 1 if previous and monday - previous == timedelta(weeks=1) else 1
+    for monday in met:  # day numbers: a week apart is 7
+        run = run + 1 if previous is not None and monday - previous == 7 else 1
         best = max(best, run)
         previous = monday
     return best

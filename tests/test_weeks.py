@@ -60,3 +60,28 @@ def test_this_weeks_count_follows_the_patients_zone(app):
         assert db.session.get(User, toby.id).sessions_in_week(an_hour_later) == 1
         just_after = datetime(2026, 11, 15, 10, 45, tzinfo=UTC)
         assert db.session.get(User, kiri.id).sessions_in_week(just_after) == 1
+
+
+def test_streaks_before_the_window_count_sessions_in_the_patients_local_weeks(app):
+    """Sessions older than the shown weeks are read as numbers (seconds since 1970) and
+    still fall in the right local week, a fraction of a second from midnight included."""
+    from datetime import timedelta
+
+    kiri = make_user(app, "kiri@example.com", timezone="Pacific/Auckland")
+    api = Api(app.test_client()).login(kiri.email)
+    # Three Auckland weeks in a row, long before a 4-week window: each session within a
+    # second of that week's edge (Monday 00:00:00 local, UTC+13 in summer).
+    first_monday = local_midnight(date(2026, 1, 5), "Pacific/Auckland")
+    starts = [
+        first_monday + timedelta(milliseconds=200),  # Monday 00:00:00.2: week 1
+        first_monday + timedelta(weeks=2) - timedelta(milliseconds=300),  # Sunday 23:59:59.7
+        first_monday + timedelta(weeks=2, milliseconds=1),  # Monday 00:00:00.001: week 3
+    ]
+    for start in starts:
+        when = start.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        assert api.post("/sessions", session_body(started_at=when)).status_code == 201
+    with app.app_context():
+        progress = db.session.get(User, kiri.id).progress(datetime(2026, 11, 30, tzinfo=UTC), 4)
+    assert progress["longest_streak_weeks"] == 3
+    assert progress["current_streak_weeks"] == 0
+    assert sum(week["sessions"] for week in progress["weeks"]) == 0

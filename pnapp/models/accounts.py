@@ -336,6 +336,7 @@ class User(UserMixin, db.Model):
         """Weeks kept, streaks, relief, the weekly trend and the PGIC answers of the window
         (API.md, Progress and Progress over months), from two queries."""
         from pnapp.models.pgic import PgicAnswer
+        from pnapp.models.types import epoch_seconds
         from pnapp.progress import relief_by_measure, trend, weeks_kept
         from pnapp.timeutil import local_midnight, week_start
 
@@ -352,10 +353,12 @@ class User(UserMixin, db.Model):
             )
         ).all()
         earlier = db.session.scalars(
-            select(MassageSession.started_at).where(mine, MassageSession.started_at < since)
+            select(epoch_seconds(MassageSession.started_at)).where(
+                mine, MassageSession.started_at < since
+            )
         ).all()
-        starts = [*earlier, *(r.started_at for r in window)]
-        kept = weeks_kept(starts, self.timezone, self.weekly_goal, now, weeks)
+        starts = [r.started_at for r in window]
+        kept = weeks_kept(starts, self.timezone, self.weekly_goal, now, weeks, earlier)
         return {
             "weekly_goal": self.weekly_goal,
             **kept,

@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import Flask
+from flask import Flask, current_app
 
 from pnapp.models.access import prune as prune_access_log
 from pnapp.reminders import instant
@@ -71,7 +71,7 @@ def send_due_reminders(now: datetime) -> Report:
     report.planned = plan_weekly(now) + plan_after_nudges(now) + plan_missed_weeks(now)
     report.planned += plan_caring(now)
     prune_access_log(now)
-    send_pending(now, report)
+    send_pending(now, report, workers=current_app.config["SEND_THREADS"])
     return report
 
 
