@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
 from pnapp import insights, labels, measures
-from pnapp.assets import inline_loader, static_url
+from pnapp.assets import LOGO_URI, inline_loader, static_url
 from pnapp.errors import Conflict, Invalid
 from pnapp.forms import load
 
@@ -90,6 +90,7 @@ def init_app(app: Flask) -> None:
         measures=measures,
         static_url=static_url,
         inline_loader=inline_loader,
+        logo_uri=LOGO_URI,
         from_zero=insights.from_zero,
     )
     app.jinja_env.filters["decimal"] = labels.decimal
