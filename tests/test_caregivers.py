@@ -175,7 +175,7 @@ def test_the_share_page_makes_a_link_with_a_qr_code_and_manages_caregivers(app, 
     browser.submit("/login", {"email": "alice@example.com", "password": "correct horse battery"})
     made = browser.submit("/share", {"scopes": ["progress", "notes"], "days": "1"})
     assert made.status_code == 201
-    assert "<svg" in html(made) and "/invite/" in html(made)
+    assert 'class="segno"' in html(made) and "/invite/" in html(made)  # the QR code
     with app.app_context():
         assert db.session.query(Invite).one().scopes == ["progress", "notes"]
     share_with(as_alice, as_bob, ["progress"])
@@ -273,7 +273,7 @@ def test_a_caregiver_with_the_default_scopes_sees_aggregates_but_no_single_sessi
     assert "Weeks kept" in page and "Relief after a session" in page
     assert "6.0 before, 1.5 after on average (10 sessions)" in page
     assert "Dana Kowalski" not in page
-    assert "<svg" not in page and "Pain as a table" not in page
+    assert '<svg class="chart"' not in page and "Pain as a table" not in page
     # As whole words: "Nov 1" must not be found inside a Monday's "Nov 16, 2026".
     assert not [day for day in days if re.search(rf"\b{re.escape(day)}\b", page)]
     progress = as_bob.get(f"/patients/{alice.id}/progress").get_json()
@@ -285,7 +285,7 @@ def test_a_caregiver_with_the_default_scopes_sees_aggregates_but_no_single_sessi
 
     as_alice.patch(f"/shares/{share['id']}", {"scopes": ["progress", "sessions"]})
     page = as_bob.client.get(f"/care/{alice.id}").get_data(as_text=True)
-    assert "Dana Kowalski" in page and "<svg" in page and "Pain as a table" in page
+    assert "Dana Kowalski" in page and '<svg class="chart"' in page and "Pain as a table" in page
     assert all(day in page for day in days)
     sessions = as_bob.get(f"/patients/{alice.id}/sessions").get_json()["items"]
     assert len(sessions) == 10 and sessions[0]["after"]["pain"] in (1, 2)

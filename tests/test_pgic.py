@@ -210,6 +210,7 @@ def test_a_caregiver_with_progress_sees_the_trend_and_answers_but_no_session(
     page = as_bob.client.get(f"/care/{alice.id}").get_data(as_text=True)
     assert "Before massage, week by week" in page and "Week by week as a table" in page
     assert "Very much improved" in page
-    assert "<svg" not in page and "private jotting" not in page  # no chart, no single session
+    # No chart, no single session.
+    assert '<svg class="chart"' not in page and "private jotting" not in page
     # The table's rows are weeks (named by their Monday), never a session's day.
     assert "6.0" in page and "1 session" in page
