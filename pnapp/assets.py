@@ -13,16 +13,15 @@ from urllib.parse import quote
 from flask import current_app, has_request_context, url_for
 from markupsafe import Markup
 
+ROOT = Path(__file__).resolve().parent.parent
 # templates/_loader.js: inlined, so that the first paint waits for no script (see its top).
-LOADER = (Path(__file__).resolve().parent.parent / "templates" / "_loader.js").read_text()
+LOADER = (ROOT / "templates" / "_loader.js").read_text()
 _DIGEST = base64.b64encode(hashlib.sha256(LOADER.encode()).digest()).decode()
 LOADER_CSP = f"'sha256-{_DIGEST}'"
 
 
 # The tab's icon, in the page: as a file, browsers fetched it before the first paint.
-LOGO_URI = "data:image/svg+xml," + quote(
-    (Path(__file__).resolve().parent.parent / "static" / "icons" / "logo.svg").read_text().strip()
-)
+LOGO_URI = "data:image/svg+xml," + quote((ROOT / "static/icons/logo.svg").read_text().strip())
 
 
 def inline_loader() -> Markup:

@@ -82,9 +82,8 @@ def _postgresql_autocommit() -> None:
     # BEGIN and COMMIT, two of its four round trips to the server; the statement is atomic
     # by itself. Set on the connection the request will use, before its first query.
     # (SQLAlchemy's AUTOCOMMIT isolation level would cost two more round trips: it asks
-    # the server for the level to restore, and restores it.)
-    # (A session already in a transaction, one an embedding program or a test opened in
-    # the same app context, keeps it.)
+    # the server for the level to restore, and restores it.) A session already in a
+    # transaction, one a test or an embedding program opened in this app context, keeps it.
     if one_statement_write() and not db.session().in_transaction():
         db.session.connection().connection.dbapi_connection.autocommit = True
 
@@ -98,11 +97,11 @@ def _postgresql_checkin(dbapi_connection, record) -> None:
 
 
 def _postgresql_ping_if_idle(dbapi_connection, record, _proxy) -> None:
-    import psycopg
-
     idle_since = record.info.get("idle_since")  # None: a connection opened just now
     if idle_since is None or time.monotonic() - idle_since < IDLE_PING_S:
         return
+    import psycopg
+
     try:
         dbapi_connection.autocommit = True  # no BEGIN, no ROLLBACK: the ping alone
         dbapi_connection.execute("SELECT 1")

@@ -32,7 +32,7 @@ from pnapp.i18n import N_
 from pnapp.models.delivery import CHANNELS, PushSubscription, route
 from pnapp.models.logins import Login
 from pnapp.models.sessions import RATING_COLUMNS, MassageSession, Therapist
-from pnapp.models.types import UTCDateTime
+from pnapp.models.types import UTCDateTime, epoch_seconds
 from pnapp.timeutil import local_date, paper_for_zone, utcnow, week_bounds
 
 ROLES = ("patient", "caregiver")
@@ -336,7 +336,6 @@ class User(UserMixin, db.Model):
         """Weeks kept, streaks, relief, the weekly trend and the PGIC answers of the window
         (API.md, Progress and Progress over months), from two queries."""
         from pnapp.models.pgic import PgicAnswer
-        from pnapp.models.types import epoch_seconds
         from pnapp.progress import relief_by_measure, trend, weeks_kept
         from pnapp.timeutil import local_midnight, week_start
 

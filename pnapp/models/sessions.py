@@ -36,13 +36,6 @@ if TYPE_CHECKING:
     from pnapp.models.accounts import User
 
 
-def dialect_insert(session):
-    """INSERT with ON CONFLICT for this database (PostgreSQL and SQLite spell it alike)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert
-    return sqlite.insert
-
-
 AREAS = ("feet_lower_legs", "hands_lower_arms", "whole_body")
 ADJUNCTS = ("heat_towels", "cold_towels", "hot_tub", "sauna")
 HEAT_ADJUNCTS = ("heat_towels", "hot_tub", "sauna")

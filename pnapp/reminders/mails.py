@@ -31,7 +31,7 @@ from pnapp.models.recovery import (
 )
 from pnapp.reminders.caring import digest_lines
 from pnapp.reminders.channels import email
-from pnapp.reminders.planning import (
+from pnapp.reminders.payloads import (
     AFTER_NUDGE,
     DIGEST,
     ENCOURAGEMENT,

@@ -313,8 +313,11 @@ def send(
     timeout: float | tuple[float, float] | None = None,
 ) -> None:
     """Send one message, or raise TransportError saying whether trying again can help."""
-    headers = {**connection.vapid_headers(subscription["endpoint"])}
-    headers.update({"Topic": topic, "Urgency": urgency})
+    headers = {
+        **connection.vapid_headers(subscription["endpoint"]),
+        "Topic": topic,
+        "Urgency": urgency,
+    }
     try:
         # pywebpush's webpush() without its signing: the encryption and the POST.
         response = WebPusher(subscription, requests_session=connection.session).send(
